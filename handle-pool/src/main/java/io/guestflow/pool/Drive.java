@@ -1,0 +1,155 @@
+package io.guestflow.pool;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * One disk of a guest: where it is, its format, whether it is attached
+ * read-only, and an optional label (libguestfs exposes it as
+ * {@code /dev/disk/guestfs/LABEL}).
+ *
+ * <p>{@code file://} URIs (or plain paths) name local images; {@code nbd://},
+ * {@code http(s)://} and {@code ssh://} map to libguestfs's protocol/server
+ * options and are opened by qemu itself.
+ *
+ * @param format {@code null} means "detect with qemu-img before launch";
+ *               libguestfs always receives an explicit format.
+ */
+public record Drive(URI uri, String format, boolean readOnly, String label) {
+
+    /** Formats qemu can open that make sense as guest disks. */
+    public static final Set<String> FORMATS =
+            Set.of("raw", "qcow2", "qcow", "vmdk", "vdi", "vhdx", "vpc", "qed", "luks", "parallels", "dmg");
+
+    private static final Set<String> SCHEMES = Set.of("file", "nbd", "http", "https", "ssh");
+    /** libguestfs accepts only short alphabetic labels. */
+    private static final Pattern LABEL = Pattern.compile("[a-zA-Z]{1,20}");
+
+    public Drive {
+        if (uri == null) {
+            throw new GuestflowException(ErrorCode.INVALID_DRIVE, "drive has no URI");
+        }
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        if (!SCHEMES.contains(scheme)) {
+            throw new GuestflowException(ErrorCode.INVALID_DRIVE,
+                    "unsupported URI scheme '" + scheme + "' in " + uri + " (supported: " + SCHEMES + ")");
+        }
+        if (uri.getPath() == null || uri.getPath().isEmpty()) {
+            throw new GuestflowException(ErrorCode.INVALID_DRIVE, "URI " + uri + " names no path or export");
+        }
+        if (!scheme.equals("file") && (uri.getHost() == null || uri.getHost().isEmpty())) {
+            throw new GuestflowException(ErrorCode.INVALID_DRIVE, "URI " + uri + " names no host");
+        }
+        if (format != null) {
+            format = format.toLowerCase(Locale.ROOT);
+            if (!FORMATS.contains(format)) {
+                throw new GuestflowException(ErrorCode.INVALID_DRIVE,
+                        "unknown disk format '" + format + "' (known: " + FORMATS + ")");
+            }
+        }
+        if (label != null && !LABEL.matcher(label).matches()) {
+            throw new GuestflowException(ErrorCode.INVALID_DRIVE,
+                    "drive label '" + label + "' must be 1-20 ASCII letters");
+        }
+    }
+
+    /** A drive from a URI or a plain local path, format detected later, read-only. */
+    public static Drive of(String uriOrPath) {
+        return new Drive(parseUri(uriOrPath), null, true, null);
+    }
+
+    public static URI parseUri(String uriOrPath) {
+        if (uriOrPath == null || uriOrPath.isBlank()) {
+            throw new GuestflowException(ErrorCode.INVALID_DRIVE, "empty disk URI");
+        }
+        if (!uriOrPath.contains("://")) {
+            return Path.of(uriOrPath).toAbsolutePath().normalize().toUri();
+        }
+        try {
+            return new URI(uriOrPath);
+        } catch (URISyntaxException e) {
+            throw new GuestflowException(ErrorCode.INVALID_DRIVE, "malformed disk URI '" + uriOrPath + "': " + e.getReason());
+        }
+    }
+
+    public Drive withFormat(String newFormat) {
+        return new Drive(uri, newFormat, readOnly, label);
+    }
+
+    public Drive withReadOnly(boolean ro) {
+        return new Drive(uri, format, ro, label);
+    }
+
+    public Drive withLabel(String newLabel) {
+        return new Drive(uri, format, readOnly, newLabel);
+    }
+
+    public boolean isLocal() {
+        return "file".equalsIgnoreCase(uri.getScheme());
+    }
+
+    /** The local path of a {@code file://} drive. */
+    public Path path() {
+        if (!isLocal()) {
+            throw new IllegalStateException(uri + " is not a local file");
+        }
+        return Path.of(uri);
+    }
+
+    /** The filename argument of {@code add_drive_opts}. */
+    public String filename() {
+        if (isLocal()) {
+            return path().toString();
+        }
+        String p = uri.getRawPath();
+        // nbd export names have no leading slash; http/ssh paths keep theirs
+        if ("nbd".equalsIgnoreCase(uri.getScheme())) {
+            p = p.startsWith("/") ? p.substring(1) : p;
+        }
+        if (uri.getRawQuery() != null && uri.getScheme().startsWith("http")) {
+            p = p + "?" + uri.getRawQuery();
+        }
+        return p;
+    }
+
+    /**
+     * The optional arguments of {@code add_drive_opts}. The format must be
+     * known by now: qemu is never left to probe it.
+     */
+    public Map<String, Object> addDriveOptions() {
+        if (format == null) {
+            throw new IllegalStateException("format of " + uri + " not resolved before launch");
+        }
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("format", format);
+        o.put("readonly", readOnly);
+        if (label != null) {
+            o.put("label", label);
+        }
+        if (!isLocal()) {
+            String scheme = uri.getScheme().toLowerCase(Locale.ROOT);
+            o.put("protocol", scheme);
+            int port = uri.getPort();
+            String server = uri.getHost() + (port > 0 ? ":" + port : "");
+            o.put("server", new String[] {scheme.equals("nbd") ? "tcp:" + server : server});
+            if (uri.getUserInfo() != null) {
+                // credentials in URIs are refused elsewhere; only a user name is passed on
+                o.put("username", uri.getUserInfo().split(":", 2)[0]);
+            }
+        }
+        return o;
+    }
+
+    @Override
+    public String toString() {
+        // never print credentials that a URI might carry
+        String shown = uri.getUserInfo() == null ? uri.toString() : uri.toString().replace(uri.getRawUserInfo() + "@", "***@");
+        return shown + (format == null ? "" : " (" + format + (readOnly ? ", ro" : ", rw") + ")");
+    }
+}

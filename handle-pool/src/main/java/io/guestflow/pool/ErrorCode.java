@@ -1,0 +1,47 @@
+package io.guestflow.pool;
+
+/**
+ * Why a handle, a drive or a job failed. The code is what results carry;
+ * {@link #retryable()} says whether running the same job again may help
+ * (bad input never does).
+ */
+public enum ErrorCode {
+    /** The drive's URI, format name or label is malformed. */
+    INVALID_DRIVE(false),
+    /** The image file does not exist. */
+    DISK_NOT_FOUND(false),
+    /** The image exists but cannot be read (permissions, not a regular file). */
+    DISK_UNREADABLE(false),
+    /** The image file has zero length. */
+    DISK_EMPTY(false),
+    /** qemu-img cannot open the image with its format: truncated or damaged. */
+    DISK_CORRUPT(false),
+    /** The declared format does not match the file's content. */
+    FORMAT_MISMATCH(false),
+    /** The image has a backing file, which would let it make the appliance read other host files. */
+    BACKING_FILE_REFUSED(false),
+    /** The appliance did not start. */
+    LAUNCH_FAILED(true),
+    /** The appliance did not start within the launch timeout and was killed. */
+    LAUNCH_TIMEOUT(true),
+    /** The job outlived its deadline; its appliance was killed. */
+    TIMEOUT(false),
+    /** The appliance died while the job ran. */
+    APPLIANCE_CRASHED(true),
+    /** A libguestfs call failed for a reason of the guest or the operation. */
+    OPERATION_FAILED(false),
+    /** No handle became free within the lease timeout. */
+    POOL_EXHAUSTED(true),
+    /** The pool is shutting down and leases no more handles. */
+    POOL_CLOSED(true);
+
+    private final boolean retryable;
+
+    ErrorCode(boolean retryable) {
+        this.retryable = retryable;
+    }
+
+    public boolean retryable() {
+        return retryable;
+    }
+}

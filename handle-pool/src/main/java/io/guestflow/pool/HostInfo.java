@@ -1,0 +1,48 @@
+package io.guestflow.pool;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Small facts about the host read from /proc. */
+final class HostInfo {
+    private HostInfo() {
+    }
+
+    /** MemAvailable in MiB, or -1 when /proc/meminfo cannot be read. */
+    static long memAvailableMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemAvailable:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // fall through
+        }
+        return -1;
+    }
+
+    /**
+     * Processes whose command line contains {@code needle}: how a handle finds
+     * its qemu before {@code get_pid} can be asked (during launch), by its
+     * private temporary directory.
+     */
+    static List<ProcessHandle> processesMentioning(String needle) {
+        List<ProcessHandle> found = new ArrayList<>();
+        ProcessHandle.allProcesses().forEach(p -> {
+            try {
+                byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(p.pid()), "cmdline"));
+                if (new String(raw, StandardCharsets.UTF_8).contains(needle)) {
+                    found.add(p);
+                }
+            } catch (IOException | SecurityException e) {
+                // process ended or is not ours to read
+            }
+        });
+        return found;
+    }
+}

@@ -1,0 +1,99 @@
+package io.guestflow.pool;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Typed settings of the handle pool. {@link #defaults()} gives the values
+ * documented in {@code config/application.properties}.
+ *
+ * @param maxAppliances     appliances running at once; 0 derives it from cores and free memory
+ * @param memsizeMb         appliance memory; 0 keeps libguestfs's default
+ * @param smp               appliance vCPUs
+ * @param acceleration      auto (probe once per process), kvm or tcg
+ * @param launchTimeout     a launch that takes longer is killed (LAUNCH_TIMEOUT)
+ * @param leaseTimeout      how long a caller waits for a free slot (POOL_EXHAUSTED)
+ * @param shutdownGrace     how long shutdown waits for running work before killing it
+ * @param cacheDir          libguestfs appliance cache; null keeps libguestfs's default
+ * @param tmpDir            parent of each handle's private temporary directory
+ * @param allowBackingFiles accept images with backing files (off: they could read other host files)
+ * @param verbose           appliance and library debug messages (many events)
+ * @param trace             libguestfs call trace events
+ */
+public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration acceleration,
+                         Duration launchTimeout, Duration leaseTimeout, Duration shutdownGrace,
+                         Path cacheDir, Path tmpDir, boolean allowBackingFiles, boolean verbose, boolean trace) {
+
+    public PoolConfig {
+        if (maxAppliances < 0 || memsizeMb < 0 || smp < 1) {
+            throw new IllegalArgumentException("maxAppliances and memsizeMb must be >= 0, smp >= 1");
+        }
+        if (tmpDir == null) {
+            tmpDir = Path.of(System.getProperty("java.io.tmpdir"), "guestflow");
+        }
+    }
+
+    public static PoolConfig defaults() {
+        return new PoolConfig(0, 0, 1, Acceleration.AUTO, Duration.ofMinutes(5), Duration.ofMinutes(10),
+                Duration.ofSeconds(30), null, null, false, false, false);
+    }
+
+    public PoolConfig withMaxAppliances(int n) {
+        return new PoolConfig(n, memsizeMb, smp, acceleration, launchTimeout, leaseTimeout, shutdownGrace,
+                cacheDir, tmpDir, allowBackingFiles, verbose, trace);
+    }
+
+    public PoolConfig withAcceleration(Acceleration a) {
+        return new PoolConfig(maxAppliances, memsizeMb, smp, a, launchTimeout, leaseTimeout, shutdownGrace,
+                cacheDir, tmpDir, allowBackingFiles, verbose, trace);
+    }
+
+    public PoolConfig withLeaseTimeout(Duration d) {
+        return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, launchTimeout, d, shutdownGrace,
+                cacheDir, tmpDir, allowBackingFiles, verbose, trace);
+    }
+
+    public PoolConfig withLaunchTimeout(Duration d) {
+        return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, d, leaseTimeout, shutdownGrace,
+                cacheDir, tmpDir, allowBackingFiles, verbose, trace);
+    }
+
+    public PoolConfig withShutdownGrace(Duration d) {
+        return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, launchTimeout, leaseTimeout, d,
+                cacheDir, tmpDir, allowBackingFiles, verbose, trace);
+    }
+
+    public PoolConfig withMemsizeMb(int mb) {
+        return new PoolConfig(maxAppliances, mb, smp, acceleration, launchTimeout, leaseTimeout, shutdownGrace,
+                cacheDir, tmpDir, allowBackingFiles, verbose, trace);
+    }
+
+    public PoolConfig withAllowBackingFiles(boolean allow) {
+        return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, launchTimeout, leaseTimeout, shutdownGrace,
+                cacheDir, tmpDir, allow, verbose, trace);
+    }
+
+    public PoolConfig withDebug(boolean verboseOn, boolean traceOn) {
+        return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, launchTimeout, leaseTimeout, shutdownGrace,
+                cacheDir, tmpDir, allowBackingFiles, verboseOn, traceOn);
+    }
+
+    /** The libguestfs default appliance memory, used for sizing when memsizeMb is 0. */
+    static final int LIBGUESTFS_DEFAULT_MEMSIZE_MB = 1280;
+    /** Host memory one appliance costs beyond its guest RAM (qemu itself, caches). */
+    static final int APPLIANCE_OVERHEAD_MB = 256;
+    /** Host memory left for the JVM, the broker and the OS. */
+    static final long HOST_RESERVE_MB = 1024;
+
+    /** maxAppliances, or when 0: one per core, fewer if free memory cannot hold them. */
+    public int effectiveMaxAppliances() {
+        if (maxAppliances > 0) {
+            return maxAppliances;
+        }
+        int cores = Runtime.getRuntime().availableProcessors();
+        long perAppliance = (memsizeMb > 0 ? memsizeMb : LIBGUESTFS_DEFAULT_MEMSIZE_MB) + APPLIANCE_OVERHEAD_MB;
+        long available = HostInfo.memAvailableMb();
+        long byMemory = available <= 0 ? cores : (available - HOST_RESERVE_MB) / perAppliance;
+        return (int) Math.max(1, Math.min(cores, byMemory));
+    }
+}

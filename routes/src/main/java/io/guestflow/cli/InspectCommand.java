@@ -1,0 +1,73 @@
+package io.guestflow.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.guestflow.pool.Drive;
+import io.guestflow.pool.GuestEvent;
+import io.guestflow.pool.HandlePool;
+import io.guestflow.processors.inspect.InspectOperation;
+import io.guestflow.processors.inspect.InspectOptions;
+import io.guestflow.processors.inspect.InspectionReport;
+import io.guestflow.processors.inspect.InspectionXml;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code guestflow inspect}: one local inspection, no Kafka. */
+@Command(name = "inspect", mixinStandardHelpOptions = true,
+        description = {"Inspect the disks of ONE guest and print what was found (JSON, or virt-inspector XML).",
+            "Disks are attached read-only; images are checked with qemu-img before launch."})
+public final class InspectCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(InspectCommand.class);
+
+    @Mixin
+    GuestflowCli.Common common = new GuestflowCli.Common();
+
+    @Option(names = "--format", description = "Format of the disks (raw, qcow2, vmdk, ...); detected when omitted.")
+    String format;
+
+    @Option(names = "--xml", description = "Print virt-inspector compatible XML instead of JSON.")
+    boolean xml;
+
+    @Option(names = "--no-applications", description = "Skip the list of installed applications (faster).")
+    boolean noApplications;
+
+    @Option(names = "--timeout", defaultValue = "1800", description = "Deadline in seconds; the appliance is killed after it. Default: ${DEFAULT-VALUE}.")
+    long timeoutSeconds;
+
+    @Parameters(arity = "1..*", paramLabel = "DISK", description = "Image path or URI (file, nbd, http(s), ssh).")
+    List<String> disks;
+
+    @Override
+    public Integer call() throws Exception {
+        common.applyLogging();
+        List<Drive> drives = disks.stream().map(d -> Drive.of(d).withFormat(format)).toList();
+        InspectOperation op = new InspectOperation(new InspectOptions(!noApplications));
+        InspectionReport report;
+        try (HandlePool pool = new HandlePool(common.poolConfig())) {
+            report = pool.run("inspect", drives, Duration.ofSeconds(timeoutSeconds), InspectCommand::logEvent,
+                    h -> op.run(h.gfs()));
+        }
+        if (xml) {
+            System.out.print(InspectionXml.render(report));
+        } else {
+            System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
+        }
+        return ExitCodes.OK;
+    }
+
+    static void logEvent(GuestEvent e) {
+        if (e.kind() == GuestEvent.Kind.WARNING) {
+            LOG.warn("libguestfs: {}", e.message());
+        } else if (LOG.isDebugEnabled() && e.kind() != GuestEvent.Kind.PROGRESS) {
+            LOG.debug("libguestfs {}: {}", e.kind(), e.message());
+        }
+    }
+
+}
