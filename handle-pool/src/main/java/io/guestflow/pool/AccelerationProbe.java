@@ -3,6 +3,7 @@ package io.guestflow.pool;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,12 +30,21 @@ public final class AccelerationProbe {
     }
 
     /** The decision for this process; probes on first call when {@code requested} is AUTO. */
-    public static synchronized Decision decide(Acceleration requested, PoolConfig config, ScheduledExecutorService timer) {
+    public static synchronized Decision decide(Acceleration requested, PoolConfig config) {
         if (requested == Acceleration.KVM || requested == Acceleration.TCG) {
             return new Decision(requested, "configured");
         }
         if (decided == null) {
-            decided = probe(config, timer);
+            ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "guestflow-accel-probe");
+                t.setDaemon(true);
+                return t;
+            });
+            try {
+                decided = probe(config, timer);
+            } finally {
+                timer.shutdownNow();
+            }
             LOG.info("appliance acceleration: {} ({})", decided.acceleration(), decided.reason());
         }
         return decided;

@@ -74,7 +74,7 @@ public final class HandlePool implements AutoCloseable {
 
     /** KVM or TCG, probing once per process when configured {@code auto}. */
     public AccelerationProbe.Decision acceleration() {
-        return AccelerationProbe.decide(config.acceleration(), config, timer);
+        return AccelerationProbe.decide(config.acceleration(), config);
     }
 
     /** Leases a slot, waiting at most the configured lease timeout. */

@@ -38,6 +38,62 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
                 Duration.ofSeconds(30), null, null, false, false, false);
     }
 
+    /** Prefix of the pool's keys in {@code application.properties}. */
+    public static final String PREFIX = "guestflow.pool.";
+
+    /**
+     * Reads the pool's keys ({@code guestflow.pool.*}) from properties; keys
+     * not given keep their defaults. An environment variable named like the
+     * key in upper case with dots and dashes as underscores
+     * ({@code GUESTFLOW_POOL_ACCELERATION}) overrides the property.
+     */
+    public static PoolConfig fromProperties(java.util.Map<String, String> props, java.util.Map<String, String> env) {
+        PoolConfig d = defaults();
+        java.util.function.Function<String, String> get = key -> {
+            String envName = (PREFIX + key).toUpperCase(java.util.Locale.ROOT).replace('.', '_').replace('-', '_');
+            String v = env.get(envName);
+            if (v == null) {
+                v = props.get(PREFIX + key);
+            }
+            return v == null || v.isBlank() ? null : v.trim();
+        };
+        try {
+            return new PoolConfig(
+                    intOr(get.apply("max-appliances"), d.maxAppliances()),
+                    intOr(get.apply("memsize-mb"), d.memsizeMb()),
+                    intOr(get.apply("smp"), d.smp()),
+                    get.apply("acceleration") == null ? d.acceleration() : Acceleration.parse(get.apply("acceleration")),
+                    secondsOr(get.apply("launch-timeout-seconds"), d.launchTimeout()),
+                    secondsOr(get.apply("lease-timeout-seconds"), d.leaseTimeout()),
+                    secondsOr(get.apply("shutdown-grace-seconds"), d.shutdownGrace()),
+                    get.apply("cache-dir") == null ? d.cacheDir() : Path.of(get.apply("cache-dir")),
+                    get.apply("tmp-dir") == null ? d.tmpDir() : Path.of(get.apply("tmp-dir")),
+                    boolOr(get.apply("allow-backing-files"), d.allowBackingFiles()),
+                    boolOr(get.apply("verbose"), d.verbose()),
+                    boolOr(get.apply("trace"), d.trace()));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("bad number in " + PREFIX + "* settings: " + e.getMessage(), e);
+        }
+    }
+
+    private static int intOr(String v, int dflt) {
+        return v == null ? dflt : Integer.parseInt(v);
+    }
+
+    private static Duration secondsOr(String v, Duration dflt) {
+        return v == null ? dflt : Duration.ofSeconds(Long.parseLong(v));
+    }
+
+    private static boolean boolOr(String v, boolean dflt) {
+        if (v == null) {
+            return dflt;
+        }
+        if (!v.equalsIgnoreCase("true") && !v.equalsIgnoreCase("false")) {
+            throw new IllegalArgumentException("expected true or false, not '" + v + "'");
+        }
+        return Boolean.parseBoolean(v);
+    }
+
     public PoolConfig withMaxAppliances(int n) {
         return new PoolConfig(n, memsizeMb, smp, acceleration, launchTimeout, leaseTimeout, shutdownGrace,
                 cacheDir, tmpDir, allowBackingFiles, verbose, trace);

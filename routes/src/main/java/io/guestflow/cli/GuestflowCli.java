@@ -1,6 +1,13 @@
 package io.guestflow.cli;
 
 import io.guestflow.pool.Acceleration;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
 import io.guestflow.pool.GuestflowException;
 import io.guestflow.pool.PoolConfig;
 import org.apache.logging.log4j.Level;
@@ -28,25 +35,46 @@ public final class GuestflowCli implements Runnable {
 
     /** Options every command has. */
     public static final class Common {
-        @Option(names = {"-v", "--verbose"}, description = "Debug logging on stderr (and libguestfs events).")
-        boolean verbose;
-
-        @Option(names = "--accel", defaultValue = "auto",
-                description = "Appliance acceleration: auto (probe KVM, fall back to TCG), kvm or tcg. Default: ${DEFAULT-VALUE}.")
+        @Option(names = "--accel",
+                description = "Appliance acceleration: auto (probe KVM, fall back to TCG), kvm or tcg. Default: auto, or the configuration's.")
         String accel;
 
-        @Option(names = "--memsize", defaultValue = "0", description = "Appliance memory in MiB (0: libguestfs default).")
-        int memsizeMb;
+        @Option(names = "--memsize", description = "Appliance memory in MiB. Default: libguestfs's, or the configuration's.")
+        Integer memsizeMb;
 
-        void applyLogging() {
-            if (verbose) {
-                Configurator.setRootLevel(Level.DEBUG);
-            }
-        }
+        @Option(names = "--config", paramLabel = "FILE",
+                description = "Properties file with guestflow.* settings (see config/application.properties).")
+        Path config;
 
+        /** File, then GUESTFLOW_* environment variables, then command-line flags. */
         PoolConfig poolConfig() {
-            return PoolConfig.defaults().withAcceleration(Acceleration.parse(accel)).withMemsizeMb(memsizeMb)
-                    .withMaxAppliances(1);
+            Map<String, String> props = new HashMap<>();
+            if (config != null) {
+                Properties p = new Properties();
+                try (Reader r = Files.newBufferedReader(config)) {
+                    p.load(r);
+                } catch (IOException e) {
+                    throw new IllegalArgumentException("cannot read configuration " + config + ": " + e.getMessage());
+                }
+                p.stringPropertyNames().forEach(k -> props.put(k, p.getProperty(k)));
+            }
+            PoolConfig c = PoolConfig.fromProperties(props, System.getenv());
+            if (accel != null) {
+                c = c.withAcceleration(Acceleration.parse(accel));
+            }
+            if (memsizeMb != null) {
+                c = c.withMemsizeMb(memsizeMb);
+            }
+            // a local command runs one guest: one appliance is all it needs
+            return c.withMaxAppliances(1);
+        }
+    }
+
+    @Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT,
+            description = "Debug logging on stderr, libguestfs events included (quiet by default).")
+    void setVerbose(boolean verbose) {
+        if (verbose) {
+            Configurator.setRootLevel(Level.DEBUG);
         }
     }
 

@@ -46,7 +46,6 @@ public final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        common.applyLogging();
         List<Drive> drives = disks.stream().map(d -> Drive.of(d).withFormat(format)).toList();
         InspectOperation op = new InspectOperation(new InspectOptions(!noApplications));
         InspectionReport report;

@@ -21,7 +21,6 @@ public final class SampleCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        common.applyLogging();
         Path root = dir != null ? dir : Path.of(System.getProperty("user.home"), ".cache", "guestflow", "samples");
         Path images;
         try (HandlePool pool = new HandlePool(common.poolConfig())) {

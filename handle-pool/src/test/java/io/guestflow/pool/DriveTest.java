@@ -1,0 +1,81 @@
+package io.guestflow.pool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class DriveTest {
+
+    @Test
+    void plainPathBecomesAnAbsoluteFileUri() {
+        Drive d = Drive.of("images/../images/web01.qcow2");
+        assertThat(d.isLocal()).isTrue();
+        assertThat(d.path()).isAbsolute();
+        assertThat(d.path().toString()).endsWith("/images/web01.qcow2").doesNotContain("..");
+        assertThat(d.readOnly()).isTrue();
+        assertThat(d.format()).isNull();
+    }
+
+    @Test
+    void localDriveOptionsCarryFormatReadonlyAndLabel() {
+        Drive d = Drive.of("file:///var/images/a.img").withFormat("RAW").withLabel("boot").withReadOnly(false);
+        assertThat(d.filename()).isEqualTo("/var/images/a.img");
+        assertThat(d.addDriveOptions()).containsExactly(
+                Map.entry("format", "raw"), Map.entry("readonly", false), Map.entry("label", "boot"));
+    }
+
+    @Test
+    void nbdMapsToProtocolAndTcpServer() {
+        Drive d = Drive.of("nbd://storage.example:10809/export1").withFormat("raw");
+        Map<String, Object> o = d.addDriveOptions();
+        assertThat(d.filename()).isEqualTo("export1");
+        assertThat(o).containsEntry("protocol", "nbd");
+        assertThat((String[]) o.get("server")).containsExactly("tcp:storage.example:10809");
+    }
+
+    @Test
+    void httpsKeepsPathAndQuery() {
+        Drive d = Drive.of("https://cdn.example/images/f.qcow2?sig=abc").withFormat("qcow2");
+        assertThat(d.filename()).isEqualTo("/images/f.qcow2?sig=abc");
+        assertThat(d.addDriveOptions()).containsEntry("protocol", "https");
+        assertThat((String[]) d.addDriveOptions().get("server")).containsExactly("cdn.example");
+    }
+
+    @Test
+    void sshPassesTheUserNameButNeverAPassword() {
+        Drive d = Drive.of("ssh://admin:hunter2@host.example:2222/srv/vm.img").withFormat("raw");
+        assertThat(d.addDriveOptions()).containsEntry("protocol", "ssh").containsEntry("username", "admin");
+        assertThat((String[]) d.addDriveOptions().get("server")).containsExactly("host.example:2222");
+        assertThat(d.toString()).doesNotContain("hunter2").doesNotContain("admin:");
+    }
+
+    @Test
+    void formatMustBeResolvedBeforeLaunch() {
+        assertThat(catchThrowableOfType(IllegalStateException.class, () -> Drive.of("/x.img").addDriveOptions()))
+                .hasMessageContaining("not resolved");
+    }
+
+    @Test
+    void badDrivesAreRejectedWithTheReason() {
+        assertThat(catchThrowableOfType(GuestflowException.class, () -> Drive.of("ftp://h/x.img")).getMessage())
+                .contains("unsupported URI scheme 'ftp'");
+        assertThat(catchThrowableOfType(GuestflowException.class, () -> Drive.of("nbd:///export")).getMessage())
+                .contains("names no host");
+        assertThat(catchThrowableOfType(GuestflowException.class, () -> Drive.of("/x.img").withLabel("sda-1")).getMessage())
+                .contains("1-20 ASCII letters");
+        assertThat(catchThrowableOfType(GuestflowException.class, () -> Drive.of("")).code())
+                .isEqualTo(ErrorCode.INVALID_DRIVE);
+        assertThat(catchThrowableOfType(GuestflowException.class, () -> Drive.of("http://h/a b")).getMessage())
+                .contains("malformed disk URI");
+    }
+
+    @Test
+    void remoteDriveMustNameItsFormat() {
+        GuestflowException e = catchThrowableOfType(GuestflowException.class,
+                () -> new ImageProbe().resolve(Drive.of("nbd://h:10809/e"), false));
+        assertThat(e.code()).isEqualTo(ErrorCode.INVALID_DRIVE);
+        assertThat(e.getMessage()).contains("must name its format");
+    }
+}

@@ -1,0 +1,52 @@
+package io.guestflow.tests;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/** What a test run must not leave behind: qemu processes of this JVM, libguestfs temporary directories. */
+public final class Leftovers {
+    private Leftovers() {
+    }
+
+    /** qemu processes started by this JVM (children or deeper) that are still alive. */
+    public static List<ProcessHandle> qemuChildren() {
+        List<ProcessHandle> out = new ArrayList<>();
+        ProcessHandle.current().descendants().filter(ProcessHandle::isAlive).forEach(p -> {
+            try {
+                String cmd = new String(Files.readAllBytes(Path.of("/proc", Long.toString(p.pid()), "cmdline")), StandardCharsets.UTF_8);
+                if (cmd.contains("qemu-system")) {
+                    out.add(p);
+                }
+            } catch (IOException e) {
+                // ended meanwhile
+            }
+        });
+        return out;
+    }
+
+    /** /tmp/libguestfs* directories (sockets, tmpdirs) present now. */
+    public static List<Path> libguestfsTmpDirs() {
+        try (Stream<Path> s = Files.list(Path.of("/tmp"))) {
+            return s.filter(p -> p.getFileName().toString().startsWith("libguestfs")).toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    /** Entries under the pool's handle directory (each handle's private tmpdir). */
+    public static List<Path> handleDirs(Path poolTmp) {
+        if (!Files.isDirectory(poolTmp)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(poolTmp)) {
+            return s.toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+}
