@@ -1,5 +1,6 @@
 package io.guestflow.pool;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -53,7 +54,20 @@ public final class HandlePool implements AutoCloseable {
             return t;
         });
         this.watchdog = new Watchdog(timer);
+        sweepOnce(config);
         LOG.debug("handle pool: {} appliance(s) at once", capacity);
+    }
+
+    private static volatile boolean swept;
+
+    /** Once per process: directories a killed predecessor left in /tmp and in our handle directory. */
+    private static synchronized void sweepOnce(PoolConfig config) {
+        if (swept) {
+            return;
+        }
+        swept = true;
+        StaleDirSweeper.sweep(Path.of(System.getenv().getOrDefault("TMPDIR", "/tmp")), "libguestfs");
+        StaleDirSweeper.sweep(config.tmpDir(), "h-");
     }
 
     public PoolConfig config() {

@@ -31,6 +31,18 @@ final class HostInfo {
      * its qemu before {@code get_pid} can be asked (during launch), by its
      * private temporary directory.
      */
+    static List<String> commandLines() {
+        List<String> out = new ArrayList<>();
+        ProcessHandle.allProcesses().forEach(p -> {
+            try {
+                out.add(new String(Files.readAllBytes(Path.of("/proc", Long.toString(p.pid()), "cmdline")), StandardCharsets.UTF_8));
+            } catch (IOException | SecurityException e) {
+                // process ended or is not ours to read
+            }
+        });
+        return out;
+    }
+
     static List<ProcessHandle> processesMentioning(String needle) {
         List<ProcessHandle> found = new ArrayList<>();
         ProcessHandle.allProcesses().forEach(p -> {

@@ -1,0 +1,83 @@
+package io.guestflow.pool;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Removes directories that appliances of a killed process left behind:
+ * libguestfs's socket directories ({@code /tmp/libguestfsXXXXXX}) and our
+ * per-handle directories. A directory is stale when it is older than
+ * {@link #MIN_AGE} (a launch in progress may not have started qemu yet) and
+ * no running process names it on its command line (a live appliance's qemu
+ * always does).
+ */
+public final class StaleDirSweeper {
+    private static final Logger LOG = LoggerFactory.getLogger(StaleDirSweeper.class);
+    static final Duration MIN_AGE = Duration.ofMinutes(2);
+
+    private StaleDirSweeper() {
+    }
+
+    /** Sweeps {@code parent}'s children whose names start with {@code prefix}; returns what was removed. */
+    public static List<Path> sweep(Path parent, String prefix) {
+        List<Path> removed = new ArrayList<>();
+        if (!Files.isDirectory(parent)) {
+            return removed;
+        }
+        Instant cutoff = Instant.now().minus(MIN_AGE);
+        List<Path> candidates;
+        try (Stream<Path> s = Files.list(parent)) {
+            candidates = s.filter(p -> p.getFileName().toString().startsWith(prefix))
+                    .filter(p -> Files.isDirectory(p) && !Files.isSymbolicLink(p))
+                    .filter(p -> olderThan(p, cutoff))
+                    .toList();
+        } catch (IOException e) {
+            return removed;
+        }
+        if (candidates.isEmpty()) {
+            return removed;
+        }
+        List<String> cmdlines = HostInfo.commandLines();
+        for (Path dir : candidates) {
+            String name = dir.toString();
+            if (cmdlines.stream().noneMatch(c -> c.contains(name))) {
+                deleteTree(dir);
+                if (!Files.exists(dir)) {
+                    removed.add(dir);
+                }
+            }
+        }
+        if (!removed.isEmpty()) {
+            LOG.info("removed {} stale appliance director{} left by a killed process: {}", removed.size(),
+                    removed.size() == 1 ? "y" : "ies", removed);
+        }
+        return removed;
+    }
+
+    private static boolean olderThan(Path p, Instant cutoff) {
+        try {
+            FileTime t = Files.getLastModifiedTime(p);
+            return t.toInstant().isBefore(cutoff);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> walk = Files.walk(dir)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            LOG.debug("cannot remove {}: {}", dir, e.getMessage());
+        }
+    }
+}
