@@ -1,0 +1,35 @@
+package io.guestflow.processors.job;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An image job as it arrives on the jobs topic (schema:
+ * {@code config/schemas/job.schema.json}). Built only by {@link JobParser},
+ * which guarantees every field below is valid.
+ *
+ * @param jobId          idempotency key: a job whose result is published is not run again
+ * @param type           operation name, see {@link OperationRegistry}
+ * @param disks          all the disks of ONE guest, in attach order
+ * @param output         where an operation that writes a new image puts it; null otherwise
+ * @param options        the operation's options (validated by the operation)
+ * @param timeoutSeconds deadline of the operation once the appliance is up
+ * @param labels         free-form labels, copied to the result
+ * @param debug          publish appliance debug messages and the call trace as events
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record Job(String jobId, String type, List<Disk> disks, Output output, ObjectNode options,
+                  int timeoutSeconds, Map<String, String> labels, boolean debug) {
+
+    /** One disk: a URI (or path), its format when known, and an optional label. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Disk(String uri, String format, String label) {
+    }
+
+    /** Where a new image is written. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Output(String uri, String format) {
+    }
+}

@@ -1,0 +1,201 @@
+package io.guestflow.processors.job;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.guestflow.pool.Drive;
+import io.guestflow.pool.GuestflowException;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Turns the bytes of a jobs-topic message into a {@link Job}, or says
+ * exactly why it cannot: strict about shape and types (no coercion, no
+ * unknown fields), so a job never runs with a value it did not mean.
+ */
+public final class JobParser {
+    /** Larger messages are not jobs; they are dead-lettered unread. */
+    public static final int MAX_BYTES = 256 * 1024;
+    public static final int MAX_DISKS = 16;
+    public static final int DEFAULT_TIMEOUT_SECONDS = 1800;
+    public static final int MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
+    private static final Pattern JOB_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,127}");
+    private static final Set<String> FIELDS =
+            Set.of("jobId", "type", "disks", "output", "options", "timeoutSeconds", "labels", "debug", "steps");
+
+    private final ObjectMapper json = JsonMapper.builder()
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
+    private final OperationRegistry registry;
+
+    public JobParser(OperationRegistry registry) {
+        this.registry = registry;
+        json.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build());
+    }
+
+    public Job parse(byte[] raw) {
+        if (raw == null || raw.length == 0) {
+            throw new JobRejectedException(null, "empty message");
+        }
+        if (raw.length > MAX_BYTES) {
+            throw new JobRejectedException(null, "message of " + raw.length + " bytes exceeds the limit of " + MAX_BYTES);
+        }
+        JsonNode root;
+        try {
+            root = json.readTree(raw);
+        } catch (JsonProcessingException e) {
+            throw new JobRejectedException(null, "not JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new JobRejectedException(null, "unreadable message: " + e.getMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw new JobRejectedException(null, "a job must be a JSON object");
+        }
+        JsonNode idNode = root.get("jobId");
+        if (idNode == null || !idNode.isTextual() || !JOB_ID.matcher(idNode.asText()).matches()) {
+            throw new JobRejectedException(null,
+                    "jobId must be a string of 1-128 characters [A-Za-z0-9._:-] starting with a letter or digit");
+        }
+        String jobId = idNode.asText();
+        try {
+            return parseFields(jobId, (ObjectNode) root);
+        } catch (JobRejectedException e) {
+            throw e;
+        } catch (GuestflowException e) {
+            throw new JobRejectedException(jobId, e.getMessage());
+        }
+    }
+
+    private Job parseFields(String jobId, ObjectNode root) {
+        for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!FIELDS.contains(f)) {
+                throw new JobRejectedException(jobId, "unknown field '" + f + "'");
+            }
+        }
+        String type = text(jobId, root, "type", true);
+        if (!registry.knows(type)) {
+            throw new JobRejectedException(jobId, "unknown job type '" + type + "' (known: " + registry.types() + ")");
+        }
+        if (!registry.supports(type)) {
+            throw new JobRejectedException(jobId, "unsupported job type '" + type + "': not implemented in this version");
+        }
+        JsonNode disksNode = root.get("disks");
+        if (disksNode == null || !disksNode.isArray() || disksNode.isEmpty()) {
+            throw new JobRejectedException(jobId, "disks must be a non-empty array (the disks of one guest)");
+        }
+        if (disksNode.size() > MAX_DISKS) {
+            throw new JobRejectedException(jobId, "at most " + MAX_DISKS + " disks per job");
+        }
+        List<Job.Disk> disks = new ArrayList<>();
+        for (int i = 0; i < disksNode.size(); i++) {
+            JsonNode d = disksNode.get(i);
+            String at = "disks[" + i + "]";
+            if (!d.isObject()) {
+                throw new JobRejectedException(jobId, at + " must be an object with a uri");
+            }
+            onlyFields(jobId, at, (ObjectNode) d, Set.of("uri", "format", "label"));
+            Job.Disk disk = new Job.Disk(text(jobId, d, "uri", true, at), text(jobId, d, "format", false, at),
+                    text(jobId, d, "label", false, at));
+            // the drive constructor checks scheme, host, format name and label
+            new Drive(Drive.parseUri(disk.uri()), disk.format(), true, disk.label());
+            disks.add(disk);
+        }
+        Job.Output output = null;
+        JsonNode out = root.get("output");
+        if (out != null && !out.isNull()) {
+            if (!out.isObject()) {
+                throw new JobRejectedException(jobId, "output must be an object with a uri");
+            }
+            onlyFields(jobId, "output", (ObjectNode) out, Set.of("uri", "format"));
+            output = new Job.Output(text(jobId, out, "uri", true, "output"), text(jobId, out, "format", false, "output"));
+            Drive o = new Drive(Drive.parseUri(output.uri()), output.format(), false, null);
+            if (!o.isLocal()) {
+                throw new JobRejectedException(jobId, "output must be a file:// path");
+            }
+        }
+        ObjectNode options = json.createObjectNode();
+        JsonNode opt = root.get("options");
+        if (opt != null && !opt.isNull()) {
+            if (!opt.isObject()) {
+                throw new JobRejectedException(jobId, "options must be an object");
+            }
+            options = (ObjectNode) opt;
+        }
+        if (root.has("steps") && !type.equals("pipeline")) {
+            throw new JobRejectedException(jobId, "steps are only for pipeline jobs");
+        }
+        int timeout = DEFAULT_TIMEOUT_SECONDS;
+        JsonNode t = root.get("timeoutSeconds");
+        if (t != null && !t.isNull()) {
+            if (!t.isIntegralNumber() || t.asLong() < 1 || t.asLong() > MAX_TIMEOUT_SECONDS) {
+                throw new JobRejectedException(jobId, "timeoutSeconds must be an integer from 1 to " + MAX_TIMEOUT_SECONDS);
+            }
+            timeout = t.asInt();
+        }
+        Map<String, String> labels = new LinkedHashMap<>();
+        JsonNode l = root.get("labels");
+        if (l != null && !l.isNull()) {
+            if (!l.isObject()) {
+                throw new JobRejectedException(jobId, "labels must be an object of strings");
+            }
+            for (Iterator<Map.Entry<String, JsonNode>> it = l.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                if (!e.getValue().isTextual()) {
+                    throw new JobRejectedException(jobId, "label '" + e.getKey() + "' must be a string");
+                }
+                labels.put(e.getKey(), e.getValue().asText());
+            }
+        }
+        boolean debug = false;
+        JsonNode dbg = root.get("debug");
+        if (dbg != null && !dbg.isNull()) {
+            if (!dbg.isBoolean()) {
+                throw new JobRejectedException(jobId, "debug must be true or false");
+            }
+            debug = dbg.asBoolean();
+        }
+        Job job = new Job(jobId, type, List.copyOf(disks), output, options, timeout, Map.copyOf(labels), debug);
+        // each operation checks its own options (names and types) before anything runs
+        registry.get(type).validate(job);
+        return job;
+    }
+
+    private static void onlyFields(String jobId, String at, ObjectNode o, Set<String> allowed) {
+        for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!allowed.contains(f)) {
+                throw new JobRejectedException(jobId, at + ": unknown field '" + f + "'");
+            }
+        }
+    }
+
+    private static String text(String jobId, JsonNode n, String field, boolean required) {
+        return text(jobId, n, field, required, null);
+    }
+
+    private static String text(String jobId, JsonNode n, String field, boolean required, String at) {
+        JsonNode v = n.get(field);
+        String name = at == null ? field : at + "." + field;
+        if (v == null || v.isNull()) {
+            if (required) {
+                throw new JobRejectedException(jobId, name + " is required");
+            }
+            return null;
+        }
+        if (!v.isTextual() || v.asText().isBlank()) {
+            throw new JobRejectedException(jobId, name + " must be a non-empty string");
+        }
+        return v.asText();
+    }
+}

@@ -1,0 +1,23 @@
+package io.guestflow.processors.job;
+
+/**
+ * A message that is not a valid job. {@link #jobId()} is known when the
+ * message parsed far enough to name one: then a REJECTED result is
+ * published for it; otherwise the raw bytes go to the dead-letter topic.
+ */
+public class JobRejectedException extends RuntimeException {
+    private final String jobId;
+
+    public JobRejectedException(String jobId, String reason) {
+        super(reason);
+        this.jobId = jobId;
+    }
+
+    public String jobId() {
+        return jobId;
+    }
+
+    public String reason() {
+        return getMessage();
+    }
+}

@@ -1,0 +1,57 @@
+package io.guestflow.processors.job;
+
+import io.guestflow.processors.inspect.InspectJobOperation;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Job type → operation. Every type the design names is known; the ones not
+ * implemented yet are REJECTED as unsupported rather than crashed on.
+ * Adding an operation is one class and one line in {@link #defaults()}.
+ */
+public final class OperationRegistry {
+    /** The job types of the design (DESIGN.md). */
+    public static final List<String> DESIGN_TYPES = List.of("inspect", "sysprep", "sparsify", "resize", "journal", "pipeline");
+
+    private final Map<String, JobOperation> operations = new LinkedHashMap<>();
+
+    public static OperationRegistry defaults() {
+        return new OperationRegistry()
+                .register(new InspectJobOperation());
+    }
+
+    public OperationRegistry register(JobOperation op) {
+        operations.put(op.type(), op);
+        return this;
+    }
+
+    public boolean knows(String type) {
+        return DESIGN_TYPES.contains(type) || operations.containsKey(type);
+    }
+
+    public boolean supports(String type) {
+        return operations.containsKey(type);
+    }
+
+    public JobOperation get(String type) {
+        JobOperation op = operations.get(type);
+        if (op == null) {
+            throw new IllegalArgumentException("no operation for job type '" + type + "'");
+        }
+        return op;
+    }
+
+    /** Every known type, sorted. */
+    public Set<String> types() {
+        Set<String> all = new TreeSet<>(DESIGN_TYPES);
+        all.addAll(operations.keySet());
+        return all;
+    }
+
+    public Set<String> supported() {
+        return new TreeSet<>(operations.keySet());
+    }
+}

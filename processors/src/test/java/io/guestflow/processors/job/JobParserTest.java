@@ -1,0 +1,94 @@
+package io.guestflow.processors.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class JobParserTest {
+    private final JobParser parser = new JobParser(OperationRegistry.defaults());
+
+    private Job parse(String json) {
+        return parser.parse(json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private JobRejectedException rejected(String json) {
+        JobRejectedException e = catchThrowableOfType(JobRejectedException.class, () -> parse(json));
+        assertThat(e).as("should reject %s", json).isNotNull();
+        return e;
+    }
+
+    @Test
+    void validInspectJobWithDefaults() {
+        Job j = parse("""
+                {"jobId":"b7c1-01","type":"inspect","disks":[{"uri":"file:///images/web01.qcow2","format":"qcow2"}],
+                 "labels":{"team":"web"}}""");
+        assertThat(j.jobId()).isEqualTo("b7c1-01");
+        assertThat(j.disks()).hasSize(1);
+        assertThat(j.timeoutSeconds()).isEqualTo(JobParser.DEFAULT_TIMEOUT_SECONDS);
+        assertThat(j.labels()).containsEntry("team", "web");
+        assertThat(j.options().isEmpty()).isTrue();
+        assertThat(j.debug()).isFalse();
+    }
+
+    /** Messages that name no usable jobId cannot get a result: they are dead-lettered. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "not json at all|not JSON",
+        "[1,2,3]|must be a JSON object",
+        "\"just a string\"|must be a JSON object",
+        "{\"type\":\"inspect\"}|jobId must be",
+        "{\"jobId\":42,\"type\":\"inspect\"}|jobId must be",
+        "{\"jobId\":\"../../etc\",\"type\":\"inspect\"}|jobId must be",
+        "{\"jobId\":\"a\"} trailing|not JSON",
+    })
+    void unparseableMessagesHaveNoJobId(String json, String reason) {
+        JobRejectedException e = rejected(json);
+        assertThat(e.jobId()).isNull();
+        assertThat(e.reason()).contains(reason);
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "{\"jobId\":\"j1\",\"type\":\"defrag\",\"disks\":[{\"uri\":\"/a.img\"}]}|unknown job type 'defrag'",
+        "{\"jobId\":\"j1\",\"type\":\"sysprep\",\"disks\":[{\"uri\":\"/a.img\"}]}|unsupported job type 'sysprep'",
+        "{\"jobId\":\"j1\",\"type\":\"inspect\"}|disks must be a non-empty array",
+        "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[]}|disks must be a non-empty array",
+        "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[\"/a.img\"]}|disks[0] must be an object",
+        "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[{\"path\":\"/a.img\"}]}|disks[0]: unknown field 'path'",
+        "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"ftp://h/a.img\"}]}|unsupported URI scheme 'ftp'",
+        "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\",\"format\":\"qcow9\"}]}|unknown disk format 'qcow9'",
+        "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}],\"timeoutSeconds\":\"60\"}|timeoutSeconds must be an integer",
+        "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}],\"timeoutSeconds\":0}|timeoutSeconds must be an integer",
+        "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}],\"options\":{\"applications\":\"yes\"}}|option 'applications' must be true or false",
+        "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}],\"options\":{\"colour\":1}}|inspect has no option 'colour'",
+        "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}],\"options\":[]}|options must be an object",
+        "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}],\"labels\":{\"n\":1}}|label 'n' must be a string",
+        "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}],\"priority\":1}|unknown field 'priority'",
+        "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}],\"output\":{\"uri\":\"nbd://h/x\"}}|output must be a file:// path",
+        "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}],\"steps\":[]}|steps are only for pipeline jobs",
+        "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}],\"debug\":\"on\"}|debug must be true or false",
+    })
+    void invalidJobsAreRejectedWithTheirId(String json, String reason) {
+        JobRejectedException e = rejected(json);
+        assertThat(e.jobId()).isEqualTo("j1");
+        assertThat(e.reason()).contains(reason);
+    }
+
+    @Test
+    void hugeMessageIsRejectedUnread() {
+        byte[] big = new byte[JobParser.MAX_BYTES + 1];
+        JobRejectedException e = catchThrowableOfType(JobRejectedException.class, () -> parser.parse(big));
+        assertThat(e.jobId()).isNull();
+        assertThat(e.reason()).contains("exceeds the limit");
+    }
+
+    @Test
+    void deeplyNestedJsonIsRejected() {
+        String deep = "{\"jobId\":\"j\",\"options\":" + "[".repeat(5000) + "]".repeat(5000) + "}";
+        assertThat(rejected(deep).reason()).contains("not JSON");
+    }
+}
