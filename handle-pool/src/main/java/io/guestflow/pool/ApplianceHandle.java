@@ -91,6 +91,16 @@ public final class ApplianceHandle implements AutoCloseable {
         return g;
     }
 
+    /** Appliance debug messages and the call trace, as events; before launch. */
+    void enableDebug() {
+        try {
+            g.set_verbose(true);
+            g.set_trace(true);
+        } catch (LibGuestFSException e) {
+            throw new GuestflowException(ErrorCode.LAUNCH_FAILED, "cannot enable debug: " + e.getMessage(), e);
+        }
+    }
+
     /** The drives added, in order (/dev/sda, /dev/sdb, ...). */
     public List<Drive> drives() {
         return List.copyOf(drives);

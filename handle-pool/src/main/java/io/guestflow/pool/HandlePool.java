@@ -187,6 +187,14 @@ public final class HandlePool implements AutoCloseable {
 
         /** Probes and adds {@code drives}, then launches an appliance for them. */
         public ApplianceHandle launch(List<Drive> drives, GuestEventListener listener) {
+            return launch(drives, listener, false);
+        }
+
+        /**
+         * As {@link #launch(List, GuestEventListener)}; {@code debug} turns on the
+         * appliance's verbose messages and the call trace for this handle only.
+         */
+        public ApplianceHandle launch(List<Drive> drives, GuestEventListener listener, boolean debug) {
             if (handle != null) {
                 throw new IllegalStateException("a lease holds one appliance; close it first");
             }
@@ -200,6 +208,9 @@ public final class HandlePool implements AutoCloseable {
                     listener == null ? GuestEventListener.NONE : listener, timer);
             handle = h;
             live.add(h);
+            if (debug) {
+                h.enableDebug();
+            }
             resolved.forEach(h::addDrive);
             try {
                 h.launch(config.launchTimeout());

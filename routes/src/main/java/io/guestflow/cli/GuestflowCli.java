@@ -18,8 +18,9 @@ import picocli.CommandLine.Option;
 
 /** {@code bin/guestflow}: the command line of guestflow. */
 @Command(name = "guestflow", mixinStandardHelpOptions = true, versionProvider = GuestflowCli.Version.class,
-        description = "Disk-image jobs on libguestfs: inspection today, the Kafka engine next.",
-        subcommands = {InspectCommand.class, SampleCommand.class, CommandLine.HelpCommand.class},
+        description = "Disk-image jobs on libguestfs, driven by Kafka: run the engine, submit jobs, tail topics, or run an inspection locally.",
+        subcommands = {RunCommand.class, SubmitCommand.class, TailCommand.class, InspectCommand.class,
+            SampleCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:success",

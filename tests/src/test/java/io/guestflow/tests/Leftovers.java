@@ -38,6 +38,16 @@ public final class Leftovers {
         }
     }
 
+    /** Removes a test's temporary folder. */
+    public static void deleteTree(Path dir) throws IOException {
+        if (dir == null || !Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
     /** Entries under the pool's handle directory (each handle's private tmpdir). */
     public static List<Path> handleDirs(Path poolTmp) {
         if (!Files.isDirectory(poolTmp)) {

@@ -9,7 +9,7 @@ import java.util.Map;
  * Schema: {@code config/schemas/result.schema.json}.
  *
  * @param status   SUCCEEDED, FAILED or REJECTED
- * @param timings  when the job was queued, received and finished, and how long launch and run took
+ * @param timings  when the job was queued, received, launched, done and finished, and how long launch and run took
  * @param output   the operation's output (SUCCEEDED only)
  * @param error    why it failed or was rejected
  * @param attempts how many times the job ran (retries of appliance failures included)
@@ -21,7 +21,12 @@ public record JobResult(String jobId, String type, Status status, Map<String, St
     public enum Status { SUCCEEDED, FAILED, REJECTED }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Timings(Instant queuedAt, Instant receivedAt, Instant finishedAt, Long launchMillis, Long runMillis) {
+    public record Timings(Instant queuedAt, Instant receivedAt, Instant launchStartedAt, Instant runEndedAt,
+                          Instant finishedAt, Long launchMillis, Long runMillis) {
+        /** For jobs that never reached an appliance. */
+        public static Timings notRun(Instant queuedAt, Instant receivedAt) {
+            return new Timings(queuedAt, receivedAt, null, null, Instant.now(), null, null);
+        }
     }
 
     public record Error(String code, String message, boolean retryable) {

@@ -1,0 +1,58 @@
+package io.guestflow.cli;
+
+import io.guestflow.engine.EmbeddedKafkaBroker;
+import io.guestflow.engine.EngineConfig;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+import picocli.CommandLine.Option;
+
+/** Options of the commands that talk to Kafka: configuration file and bootstrap servers. */
+public final class EngineOptions {
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "Properties file with guestflow.* and kafka.* settings (see config/application.properties).")
+    Path config;
+
+    @Option(names = {"-b", "--bootstrap-servers"}, paramLabel = "HOST:PORT,...",
+            description = "Kafka cluster. Default: GUESTFLOW_ENGINE_BOOTSTRAP_SERVERS, the configuration, else the embedded broker.")
+    String bootstrapServers;
+
+    /** File, then environment, then command-line flags. */
+    EngineConfig engineConfig() {
+        Map<String, String> props = new HashMap<>();
+        if (config != null) {
+            Properties p = new Properties();
+            try (Reader r = Files.newBufferedReader(config)) {
+                p.load(r);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("cannot read configuration " + config + ": " + e.getMessage());
+            }
+            p.stringPropertyNames().forEach(k -> props.put(k, p.getProperty(k)));
+        }
+        EngineConfig c = EngineConfig.from(props, System.getenv());
+        if (bootstrapServers != null) {
+            c = c.withBootstrapServers(bootstrapServers);
+        }
+        return c;
+    }
+
+    /**
+     * For clients (submit, tail): the configured cluster, or the address a
+     * running {@code guestflow run} wrote for its embedded broker.
+     */
+    String clientBootstrap(EngineConfig c) {
+        if (!c.embedded()) {
+            return c.bootstrapServers();
+        }
+        String running = EmbeddedKafkaBroker.runningAddress(c.dataDir());
+        if (running == null) {
+            throw new IllegalArgumentException("no Kafka cluster configured and no embedded broker running for "
+                    + c.dataDir() + ": start 'bin/guestflow run' first, or pass --bootstrap-servers");
+        }
+        return running;
+    }
+}

@@ -1,0 +1,189 @@
+package io.guestflow.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.guestflow.engine.Engine;
+import io.guestflow.engine.EngineConfig;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code guestflow submit}: produce one job; with --wait, follow it to its result. */
+@Command(name = "submit", mixinStandardHelpOptions = true,
+        description = {"Produce a job to the jobs topic. With --wait, print its progress from the log topic,",
+            "then its result, and exit 0 (SUCCEEDED), 1 (FAILED) or 3 (REJECTED)."})
+public final class SubmitCommand implements Callable<Integer> {
+    @Mixin
+    EngineOptions options = new EngineOptions();
+
+    @Option(names = {"-t", "--type"}, required = true, description = "Job type (inspect, ...).")
+    String type;
+
+    @Option(names = {"-d", "--disk"}, required = true, paramLabel = "URI",
+            description = "A disk of the guest (repeat for several); a path under the engine's image root, or a URI.")
+    List<String> disks;
+
+    @Option(names = "--format", description = "Format of every disk (raw, qcow2, ...); detected when omitted.")
+    String format;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "PATH", description = "Output image, for operations that write one.")
+    String output;
+
+    @Option(names = "--option", paramLabel = "KEY=VALUE",
+            description = "An operation option; JSON values (true, 3, [..]) are typed, anything else is a string.")
+    Map<String, String> jobOptions = new LinkedHashMap<>();
+
+    @Option(names = "--label", paramLabel = "KEY=VALUE", description = "A label copied to the result.")
+    Map<String, String> labels = new LinkedHashMap<>();
+
+    @Option(names = "--job-id", description = "Job id (the idempotency key). Default: a random UUID.")
+    String jobId;
+
+    @Option(names = "--timeout", description = "timeoutSeconds of the job. Default: the engine's (1800).")
+    Integer timeoutSeconds;
+
+    @Option(names = "--debug", description = "Ask for appliance debug messages and the call trace as events.")
+    boolean debug;
+
+    @Option(names = "--wait", description = "Follow the job: progress on stderr, the result on stdout.")
+    boolean waitForResult;
+
+    @Override
+    public Integer call() throws Exception {
+        EngineConfig cfg = options.engineConfig();
+        String bootstrap = options.clientBootstrap(cfg);
+        ObjectMapper json = Engine.json();
+        String id = jobId != null ? jobId : UUID.randomUUID().toString();
+        ObjectNode job = json.createObjectNode();
+        job.put("jobId", id);
+        job.put("type", type);
+        ArrayNode ds = job.putArray("disks");
+        for (String d : disks) {
+            ObjectNode disk = ds.addObject().put("uri", d);
+            if (format != null) {
+                disk.put("format", format);
+            }
+        }
+        if (output != null) {
+            job.putObject("output").put("uri", output);
+        }
+        if (!jobOptions.isEmpty()) {
+            ObjectNode o = job.putObject("options");
+            jobOptions.forEach((k, v) -> o.set(k, typed(json, v)));
+        }
+        if (!labels.isEmpty()) {
+            ObjectNode l = job.putObject("labels");
+            labels.forEach(l::put);
+        }
+        if (timeoutSeconds != null) {
+            job.put("timeoutSeconds", timeoutSeconds);
+        }
+        if (debug) {
+            job.put("debug", true);
+        }
+        Map<String, Object> props = new LinkedHashMap<>(Engine.clientProps(cfg));
+        props.put("bootstrap.servers", bootstrap);
+
+        KafkaConsumer<String, byte[]> follower = null;
+        if (waitForResult) {
+            follower = follower(props, cfg);
+        }
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>(cfg.topics().jobs(), id, json.writeValueAsBytes(job))).get();
+        }
+        System.err.println("submitted job " + id + " (" + type + ") to " + cfg.topics().jobs());
+        if (!waitForResult) {
+            System.out.println(id);
+            return ExitCodes.OK;
+        }
+        try (KafkaConsumer<String, byte[]> c = follower) {
+            return follow(c, cfg, id, json, timeoutSeconds == null ? 1800 : timeoutSeconds);
+        }
+    }
+
+    private static JsonNode typed(ObjectMapper json, String v) {
+        try {
+            return json.readTree(v);
+        } catch (Exception e) {
+            return json.getNodeFactory().textNode(v);
+        }
+    }
+
+    /** Assigned before the job is produced: the log from its end, the (compacted) results from the start. */
+    private static KafkaConsumer<String, byte[]> follower(Map<String, Object> props, EngineConfig cfg) {
+        Properties p = new Properties();
+        p.putAll(props);
+        p.put("enable.auto.commit", "false");
+        KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
+        List<TopicPartition> log = partitions(c, cfg.topics().log());
+        List<TopicPartition> results = partitions(c, cfg.topics().results());
+        List<TopicPartition> all = new ArrayList<>(log);
+        all.addAll(results);
+        c.assign(all);
+        c.seekToEnd(log);
+        log.forEach(c::position);
+        c.seekToBeginning(results);
+        return c;
+    }
+
+    private static List<TopicPartition> partitions(KafkaConsumer<?, ?> c, String topic) {
+        return c.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+                .map(pi -> new TopicPartition(topic, pi.partition())).toList();
+    }
+
+    private static int follow(KafkaConsumer<String, byte[]> c, EngineConfig cfg, String id, ObjectMapper json,
+                              int timeoutSeconds) throws Exception {
+        long deadline = System.currentTimeMillis() + (timeoutSeconds + 900L) * 1000;
+        while (System.currentTimeMillis() < deadline) {
+            for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
+                if (!id.equals(r.key())) {
+                    continue;
+                }
+                JsonNode v = json.readTree(r.value());
+                if (r.topic().equals(cfg.topics().log())) {
+                    printEvent(v);
+                } else if (r.topic().equals(cfg.topics().results())) {
+                    System.out.println(json.writerWithDefaultPrettyPrinter().writeValueAsString(v));
+                    return switch (v.path("status").asText()) {
+                        case "SUCCEEDED" -> ExitCodes.OK;
+                        case "REJECTED" -> ExitCodes.BAD_INPUT;
+                        default -> v.path("error").path("code").asText().equals("TIMEOUT") ? ExitCodes.TIMEOUT : ExitCodes.FAILED;
+                    };
+                }
+            }
+        }
+        System.err.println("guestflow: no result for job " + id + " in time");
+        return ExitCodes.FAILED;
+    }
+
+    private static void printEvent(JsonNode e) {
+        String type = e.path("type").asText();
+        JsonNode d = e.path("data");
+        if (type.startsWith("io.guestflow.job.")) {
+            System.err.println("[" + e.path("time").asText() + "] " + type.substring("io.guestflow.job.".length()) + " " + d);
+        } else if (type.endsWith(".progress")) {
+            System.err.println("[" + e.path("time").asText() + "] progress " + d.path("percent").asText() + " %");
+        } else if (type.endsWith(".warning")) {
+            System.err.println("[" + e.path("time").asText() + "] warning: " + d.path("message").asText());
+        }
+    }
+}

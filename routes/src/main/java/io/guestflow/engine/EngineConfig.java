@@ -1,0 +1,121 @@
+package io.guestflow.engine;
+
+import io.guestflow.pool.PoolConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Typed settings of the engine ({@code guestflow.*} in
+ * {@code config/application.properties}); every key can be overridden by
+ * its environment variable ({@code guestflow.engine.group-id} →
+ * {@code GUESTFLOW_ENGINE_GROUP_ID}). Keys under {@code kafka.} pass through
+ * to every Kafka client unchanged (SASL, TLS, ...).
+ *
+ * @param bootstrapServers empty: start the embedded single-node broker
+ * @param dataDir          the embedded broker's storage
+ * @param consumers        jobs processed at once (default: the pool's capacity)
+ * @param maxAttempts      runs of one job when its appliance fails to launch or crashes
+ * @param retryBackoff     wait before the first retry; doubles each time
+ * @param maxJobTimeout    the longest timeoutSeconds a job may ask; sizes max.poll.interval.ms
+ */
+public record EngineConfig(String bootstrapServers, String groupId, Topics topics, int consumers, int maxAttempts,
+                           Duration retryBackoff, Duration maxJobTimeout, Path imageRoot, Path outputRoot,
+                           Path dataDir, int jobPartitions, Duration pollTimeout, String instanceId,
+                           Map<String, String> kafka, PoolConfig pool) {
+
+    /** Topic names. */
+    public record Topics(String jobs, String results, String log, String journal, String dlq) {
+    }
+
+    public static final String PREFIX = "guestflow.engine.";
+
+    public boolean embedded() {
+        return bootstrapServers == null || bootstrapServers.isBlank();
+    }
+
+    /** max.poll.interval.ms: a consumer busy with the longest allowed job must stay in its group. */
+    public long maxPollIntervalMs() {
+        return maxJobTimeout.plus(pool.launchTimeout()).multipliedBy(maxAttempts).plus(Duration.ofMinutes(5)).toMillis();
+    }
+
+    public int effectiveConsumers() {
+        return consumers > 0 ? consumers : pool.effectiveMaxAppliances();
+    }
+
+    public static EngineConfig from(Map<String, String> props, Map<String, String> env) {
+        Map<String, String> all = new LinkedHashMap<>(props);
+        // environment wins over the file
+        for (String key : Map.copyOf(all).keySet()) {
+            String v = env.get(envName(key));
+            if (v != null) {
+                all.put(key, v);
+            }
+        }
+        String[] known = {"bootstrap-servers", "group-id", "topic.jobs", "topic.results", "topic.log", "topic.journal",
+            "topic.dlq", "consumers", "max-attempts", "retry-backoff-ms", "max-job-timeout-seconds", "image-root",
+            "output-root", "data-dir", "job-partitions", "poll-timeout-ms", "instance-id"};
+        for (String k : known) {
+            String v = env.get(envName(PREFIX + k));
+            if (v != null) {
+                all.put(PREFIX + k, v);
+            }
+        }
+        Map<String, String> kafka = new LinkedHashMap<>();
+        all.forEach((k, v) -> {
+            if (k.startsWith("kafka.") && v != null && !v.isBlank()) {
+                kafka.put(k.substring("kafka.".length()), v);
+            }
+        });
+        Path home = Path.of(System.getProperty("user.home"), ".guestflow");
+        try {
+            return new EngineConfig(
+                    str(all, "bootstrap-servers", ""),
+                    str(all, "group-id", "guestflow"),
+                    new Topics(str(all, "topic.jobs", "guestflow.jobs"), str(all, "topic.results", "guestflow.results"),
+                            str(all, "topic.log", "guestflow.log"), str(all, "topic.journal", "guestflow.journal"),
+                            str(all, "topic.dlq", "guestflow.jobs.dlq")),
+                    Integer.parseInt(str(all, "consumers", "0")),
+                    Integer.parseInt(str(all, "max-attempts", "3")),
+                    Duration.ofMillis(Long.parseLong(str(all, "retry-backoff-ms", "5000"))),
+                    Duration.ofSeconds(Long.parseLong(str(all, "max-job-timeout-seconds", "14400"))),
+                    Path.of(str(all, "image-root", home.resolve("images").toString())),
+                    Path.of(str(all, "output-root", home.resolve("output").toString())),
+                    Path.of(str(all, "data-dir", home.resolve("kafka").toString())),
+                    Integer.parseInt(str(all, "job-partitions", "6")),
+                    Duration.ofMillis(Long.parseLong(str(all, "poll-timeout-ms", "500"))),
+                    str(all, "instance-id", defaultInstanceId()),
+                    Map.copyOf(kafka),
+                    PoolConfig.fromProperties(all, env));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("bad number in " + PREFIX + "* settings: " + e.getMessage(), e);
+        }
+    }
+
+    public EngineConfig withBootstrapServers(String servers) {
+        return new EngineConfig(servers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout, imageRoot,
+                outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool);
+    }
+
+    public EngineConfig withPool(PoolConfig p) {
+        return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
+                imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, p);
+    }
+
+    static String envName(String key) {
+        return key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+    }
+
+    private static String str(Map<String, String> all, String key, String dflt) {
+        String v = all.get(PREFIX + key);
+        // the shipped properties name paths under ${user.home}
+        return v == null || v.isBlank() ? dflt : v.trim().replace("${user.home}", System.getProperty("user.home"));
+    }
+
+    private static String defaultInstanceId() {
+        String host = System.getenv().getOrDefault("HOSTNAME", "localhost");
+        return host + "-" + ProcessHandle.current().pid();
+    }
+}

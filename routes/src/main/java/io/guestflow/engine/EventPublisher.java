@@ -1,0 +1,99 @@
+package io.guestflow.engine;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.guestflow.pool.GuestEvent;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Publishes CloudEvents-style envelopes to the log topic, keyed by jobId:
+ * job lifecycle ({@code io.guestflow.job.accepted}, ...) and the libguestfs
+ * events of the job's handle ({@code io.guestflow.libguestfs.library}, ...).
+ * Sends are asynchronous; the result is what is published synchronously.
+ */
+public final class EventPublisher {
+    private static final Logger LOG = LoggerFactory.getLogger(EventPublisher.class);
+    /** At most this many progress events per job per second (the final 100 % always passes). */
+    private static final long PROGRESS_INTERVAL_MS = 250;
+
+    private final Producer<String, byte[]> producer;
+    private final String topic;
+    private final String source;
+    private final ObjectMapper json;
+    private final Map<String, Long> lastProgress = new ConcurrentHashMap<>();
+
+    public EventPublisher(Producer<String, byte[]> producer, String topic, String instanceId, ObjectMapper json) {
+        this.producer = producer;
+        this.topic = topic;
+        this.source = "guestflow/" + instanceId;
+        this.json = json;
+    }
+
+    /** A job lifecycle event: accepted, started, progress, succeeded, failed, retrying, rejected, skipped. */
+    public void lifecycle(String jobId, String what, Map<String, ?> data) {
+        publish(jobId, "io.guestflow.job." + what, json.valueToTree(data));
+    }
+
+    /**
+     * A libguestfs event of the job's handle. Appliance messages and the call
+     * trace only when the job asked for debug; progress rate-limited.
+     */
+    public void libguestfs(String jobId, GuestEvent e, boolean debug) {
+        if (!debug && (e.kind() == GuestEvent.Kind.APPLIANCE || e.kind() == GuestEvent.Kind.TRACE)) {
+            return;
+        }
+        if (e.kind() == GuestEvent.Kind.PROGRESS) {
+            long now = System.currentTimeMillis();
+            Long last = lastProgress.get(jobId);
+            boolean finished = e.total() > 0 && e.position() >= e.total();
+            if (!finished && last != null && now - last < PROGRESS_INTERVAL_MS) {
+                return;
+            }
+            lastProgress.put(jobId, now);
+        }
+        ObjectNode data = json.createObjectNode();
+        data.put("class", e.kind().name().toLowerCase(java.util.Locale.ROOT));
+        data.put("message", e.message());
+        if (e.kind() == GuestEvent.Kind.PROGRESS) {
+            data.put("position", e.position());
+            data.put("total", e.total());
+            data.put("percent", Math.round(e.percent() * 10) / 10.0);
+        }
+        publish(jobId, "io.guestflow.libguestfs." + e.kind().name().toLowerCase(java.util.Locale.ROOT), data);
+    }
+
+    /** Forgets per-job state once the job is done. */
+    public void finished(String jobId) {
+        lastProgress.remove(jobId);
+    }
+
+    private void publish(String jobId, String type, Object data) {
+        ObjectNode env = json.createObjectNode();
+        env.put("specversion", "1.0");
+        env.put("id", UUID.randomUUID().toString());
+        env.put("source", source);
+        env.put("type", type);
+        env.put("subject", jobId);
+        env.put("time", Instant.now().toString());
+        env.put("datacontenttype", "application/json");
+        env.set("data", json.valueToTree(data));
+        try {
+            byte[] bytes = json.writeValueAsString(env).getBytes(StandardCharsets.UTF_8);
+            producer.send(new ProducerRecord<>(topic, jobId, bytes), (md, ex) -> {
+                if (ex != null) {
+                    LOG.warn("cannot publish event {} of job {}: {}", type, jobId, ex.getMessage());
+                }
+            });
+        } catch (Exception ex) {
+            LOG.warn("cannot publish event {} of job {}: {}", type, jobId, ex.getMessage());
+        }
+    }
+}

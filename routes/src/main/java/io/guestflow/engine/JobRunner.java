@@ -1,0 +1,102 @@
+package io.guestflow.engine;
+
+import io.guestflow.pool.ApplianceHandle;
+import io.guestflow.pool.Drive;
+import io.guestflow.pool.ErrorCode;
+import io.guestflow.pool.GuestflowException;
+import io.guestflow.pool.HandlePool;
+import io.guestflow.pool.Watchdog;
+import io.guestflow.processors.job.Job;
+import io.guestflow.processors.job.JobOperation;
+import io.guestflow.processors.job.JobResult;
+import io.guestflow.processors.job.OperationRegistry;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one valid job on the pool: lease a slot, launch an appliance with the
+ * job's disks, run the operation under the job's deadline, and turn the
+ * outcome into a result. Appliance failures (launch, crash, no free slot)
+ * are retried with exponential backoff; bad input and timeouts are not.
+ */
+public final class JobRunner {
+    private static final Logger LOG = LoggerFactory.getLogger(JobRunner.class);
+    /** Disk problems found before launch: the job's input is bad, so it is REJECTED. */
+    private static final Set<ErrorCode> BAD_INPUT = Set.of(ErrorCode.INVALID_DRIVE, ErrorCode.DISK_NOT_FOUND,
+            ErrorCode.DISK_UNREADABLE, ErrorCode.DISK_EMPTY, ErrorCode.DISK_CORRUPT, ErrorCode.FORMAT_MISMATCH,
+            ErrorCode.BACKING_FILE_REFUSED);
+
+    private final EngineConfig config;
+    private final HandlePool pool;
+    private final OperationRegistry registry;
+    private final EventPublisher events;
+
+    public JobRunner(EngineConfig config, HandlePool pool, OperationRegistry registry, EventPublisher events) {
+        this.config = config;
+        this.pool = pool;
+        this.registry = registry;
+        this.events = events;
+    }
+
+    public JobResult run(Job job, Instant queuedAt, Instant receivedAt) {
+        JobOperation op = registry.get(job.type());
+        List<Drive> drives = job.disks().stream()
+                .map(d -> new Drive(Drive.parseUri(d.uri()), d.format(), op.readOnly(), d.label())).toList();
+        Duration backoff = config.retryBackoff();
+        for (int attempt = 1; ; attempt++) {
+            long launchMs = -1;
+            long runStart = 0;
+            Instant launchStartedAt = null;
+            try (HandlePool.Lease lease = pool.lease(job.jobId())) {
+                launchStartedAt = Instant.now();
+                ApplianceHandle h = lease.launch(drives, e -> events.libguestfs(job.jobId(), e, job.debug()), job.debug());
+                launchMs = h.launchMillis();
+                events.lifecycle(job.jobId(), "started", Map.of("attempt", attempt, "launchMillis", launchMs,
+                        "qemuPid", h.pid()));
+                runStart = System.nanoTime();
+                Object output;
+                try (Watchdog.Deadline ignored = pool.watchdog().arm(h, Duration.ofSeconds(job.timeoutSeconds()))) {
+                    output = op.run(h, job);
+                } catch (Exception e) {
+                    throw h.translate(e);
+                }
+                long runMs = (System.nanoTime() - runStart) / 1_000_000;
+                Instant runEndedAt = Instant.now();
+                return new JobResult(job.jobId(), job.type(), JobResult.Status.SUCCEEDED, job.labels(),
+                        new JobResult.Timings(queuedAt, receivedAt, launchStartedAt, runEndedAt, runEndedAt, launchMs, runMs),
+                        output, null, attempt, config.instanceId());
+            } catch (GuestflowException e) {
+                Long runMs = runStart == 0 ? null : (System.nanoTime() - runStart) / 1_000_000;
+                boolean retry = e.retryable() && attempt < config.maxAttempts();
+                if (retry) {
+                    LOG.warn("job {}: attempt {} failed ({}); retrying in {} ms", job.jobId(), attempt, e, backoff.toMillis());
+                    events.lifecycle(job.jobId(), "retrying", Map.of("attempt", attempt, "code", e.code().name(),
+                            "message", e.getMessage(), "backoffMillis", backoff.toMillis()));
+                    sleep(backoff);
+                    backoff = backoff.multipliedBy(2);
+                    continue;
+                }
+                JobResult.Status status = BAD_INPUT.contains(e.code()) ? JobResult.Status.REJECTED : JobResult.Status.FAILED;
+                return new JobResult(job.jobId(), job.type(), status, job.labels(),
+                        new JobResult.Timings(queuedAt, receivedAt, launchStartedAt, null, Instant.now(),
+                                launchMs < 0 ? null : launchMs, runMs),
+                        null, new JobResult.Error(e.code().name(), e.getMessage(), e.retryable()), attempt,
+                        config.instanceId());
+            }
+        }
+    }
+
+    private static void sleep(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new GuestflowException(ErrorCode.POOL_CLOSED, "interrupted while waiting to retry");
+        }
+    }
+}

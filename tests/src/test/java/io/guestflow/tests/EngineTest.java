@@ -1,0 +1,293 @@
+package io.guestflow.tests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guestflow.engine.Engine;
+import io.guestflow.engine.EngineConfig;
+import io.guestflow.pool.PoolConfig;
+import io.guestflow.samples.SampleGuests.Image;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The engine end to end on a real (embedded KRaft) broker and real
+ * appliances: jobs produced with a plain KafkaProducer, results, events and
+ * dead letters read with a plain KafkaConsumer.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class EngineTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static Path work;
+    private static Path images;
+    private static Engine engine;
+    private static KafkaProducer<String, byte[]> producer;
+    private static KafkaConsumer<String, byte[]> reader;
+    /** Everything read so far, per topic, in order. */
+    private static final Map<String, List<ConsumerRecord<String, byte[]>>> seen = new HashMap<>();
+    private static List<Path> tmpBefore;
+
+    @BeforeAll
+    static void start() throws Exception {
+        tmpBefore = Leftovers.libguestfsTmpDirs();
+        work = Files.createTempDirectory("guestflow-engine-test");
+        // the image root is the cached fixture folder; the output root a fresh folder
+        Path fixtures = Fixtures.images();
+        Map<String, String> props = new HashMap<>();
+        props.put("guestflow.engine.image-root", fixtures.toString());
+        props.put("guestflow.engine.output-root", work.resolve("out").toString());
+        props.put("guestflow.engine.data-dir", work.resolve("kafka").toString());
+        props.put("guestflow.engine.retry-backoff-ms", "200");
+        EngineConfig cfg = EngineConfig.from(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(2));
+        engine = Engine.start(cfg);
+        images = fixtures;
+        Map<String, Object> client = new HashMap<>(Engine.clientProps(engine.config()));
+        producer = new KafkaProducer<>(client, new StringSerializer(), new ByteArraySerializer());
+        Properties rp = new Properties();
+        rp.putAll(client);
+        rp.put("enable.auto.commit", "false");
+        reader = new KafkaConsumer<>(rp, new StringDeserializer(), new ByteArrayDeserializer());
+        List<TopicPartition> parts = new ArrayList<>();
+        for (String t : List.of(cfg.topics().results(), cfg.topics().log(), cfg.topics().dlq())) {
+            reader.partitionsFor(t, Duration.ofSeconds(30)).forEach(pi -> parts.add(new TopicPartition(t, pi.partition())));
+        }
+        reader.assign(parts);
+        reader.seekToBeginning(parts);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (reader != null) {
+            reader.close();
+        }
+        if (producer != null) {
+            producer.close();
+        }
+        if (engine != null) {
+            engine.close();
+        }
+        assertThat(Leftovers.qemuChildren()).as("qemu processes left running").isEmpty();
+        assertThat(Leftovers.libguestfsTmpDirs()).as("/tmp/libguestfs* left behind").isSubsetOf(tmpBefore);
+        Leftovers.deleteTree(work);
+    }
+
+    private static String topic(String which) {
+        EngineConfig.Topics t = engine.config().topics();
+        return switch (which) {
+            case "results" -> t.results();
+            case "log" -> t.log();
+            case "dlq" -> t.dlq();
+            default -> t.jobs();
+        };
+    }
+
+    private static void produce(String key, String json) throws Exception {
+        producer.send(new ProducerRecord<>(topic("jobs"), key, json == null ? null : json.getBytes(StandardCharsets.UTF_8))).get();
+    }
+
+    private static void produce(String key, byte[] raw) throws Exception {
+        producer.send(new ProducerRecord<>(topic("jobs"), key, raw)).get();
+    }
+
+    /** Polls until {@code done} holds for what was read, or fails after {@code timeout}. */
+    private static void awaitRecords(Duration timeout, String what, Predicate<Map<String, List<ConsumerRecord<String, byte[]>>>> done) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!done.test(seen)) {
+            assertThat(System.nanoTime()).as("timed out waiting for " + what).isLessThan(deadline);
+            for (ConsumerRecord<String, byte[]> r : reader.poll(Duration.ofMillis(300))) {
+                seen.computeIfAbsent(r.topic(), k -> new ArrayList<>()).add(r);
+            }
+        }
+    }
+
+    private static List<JsonNode> values(String which, String key) {
+        List<JsonNode> out = new ArrayList<>();
+        for (ConsumerRecord<String, byte[]> r : seen.getOrDefault(topic(which), List.of())) {
+            if (key.equals(r.key())) {
+                try {
+                    out.add(JSON.readTree(r.value()));
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static JsonNode awaitResult(String jobId, Duration timeout) {
+        awaitRecords(timeout, "result of " + jobId, s -> !values("results", jobId).isEmpty());
+        return values("results", jobId).get(0);
+    }
+
+    private static String inspectJob(String jobId, Path disk, String extra) {
+        return "{\"jobId\":\"" + jobId + "\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"" + disk.toUri() + "\"}]"
+                + (extra == null ? "" : "," + extra) + "}";
+    }
+
+    @Test
+    @Order(1)
+    void inspectJobEndToEnd() throws Exception {
+        String id = "e2e-debian";
+        produce(id, inspectJob(id, images.resolve(Image.DEBIAN_LVM.fileName), "\"labels\":{\"team\":\"web\"},\"debug\":true"));
+        JsonNode result = awaitResult(id, Duration.ofMinutes(10));
+        assertThat(result.path("status").asText()).as(result.toString()).isEqualTo("SUCCEEDED");
+        assertThat(result.path("labels").path("team").asText()).isEqualTo("web");
+        assertThat(result.path("timings").path("launchMillis").asLong()).isPositive();
+        JsonNode os = result.path("output").path("operatingSystems").get(0);
+        assertThat(os.path("hostname").asText()).isEqualTo("web01");
+        assertThat(os.path("distro").asText()).isEqualTo("debian");
+
+        // lifecycle in order, and every event is about this job
+        awaitRecords(Duration.ofSeconds(30), "succeeded event",
+                s -> values("log", id).stream().anyMatch(e -> e.path("type").asText().equals("io.guestflow.job.succeeded")));
+        List<JsonNode> events = values("log", id);
+        List<String> lifecycle = events.stream().map(e -> e.path("type").asText())
+                .filter(t -> t.startsWith("io.guestflow.job.")).toList();
+        assertThat(lifecycle).containsSubsequence("io.guestflow.job.accepted", "io.guestflow.job.started",
+                "io.guestflow.job.succeeded");
+        assertThat(events).allMatch(e -> e.path("subject").asText().equals(id) && e.path("specversion").asText().equals("1.0"));
+        assertThat(events).as("libguestfs events of the job's handle")
+                .anyMatch(e -> e.path("type").asText().equals("io.guestflow.libguestfs.trace"));
+    }
+
+    @Test
+    @Order(2)
+    void sameJobTwiceRunsOnce() throws Exception {
+        String id = "e2e-debian";
+        produce(id, inspectJob(id, images.resolve(Image.DEBIAN_LVM.fileName), null));
+        awaitRecords(Duration.ofMinutes(2), "skipped event",
+                s -> values("log", id).stream().anyMatch(e -> e.path("type").asText().equals("io.guestflow.job.skipped")));
+        // give a wrongly re-run job the time to publish, then count
+        awaitRecords(Duration.ofSeconds(3), "nothing", s -> true);
+        assertThat(values("results", id)).hasSize(1);
+        assertThat(values("log", id).stream().filter(e -> e.path("type").asText().equals("io.guestflow.job.started")))
+                .hasSize(1);
+    }
+
+    /** 20 kinds of bad messages; each is REJECTED or dead-lettered with a reason, and valid jobs still run. */
+    @Test
+    @Order(3)
+    void invalidMessagesAreRejectedOrDeadLetteredAndConsumingGoesOn() throws Exception {
+        Path outside = Files.write(work.resolve("outside.img"), new byte[1024]);
+        Path link = Files.createSymbolicLink(work.resolve("link-out.img"), outside);
+        String disk = images.resolve(Image.BLANK_EXT4.fileName).toUri().toString();
+        Map<String, String> rejected = new java.util.LinkedHashMap<>();
+        rejected.put("bad-type", "{\"jobId\":\"bad-type\",\"type\":\"defrag\",\"disks\":[{\"uri\":\"" + disk + "\"}]}");
+        rejected.put("bad-unsupported", "{\"jobId\":\"bad-unsupported\",\"type\":\"resize\",\"disks\":[{\"uri\":\"" + disk + "\"}]}");
+        rejected.put("bad-nodisks", "{\"jobId\":\"bad-nodisks\",\"type\":\"inspect\"}");
+        rejected.put("bad-emptydisks", "{\"jobId\":\"bad-emptydisks\",\"type\":\"inspect\",\"disks\":[]}");
+        rejected.put("bad-scheme", "{\"jobId\":\"bad-scheme\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"ftp://h/x.img\"}]}");
+        rejected.put("bad-format", "{\"jobId\":\"bad-format\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"" + disk + "\",\"format\":\"qcow9\"}]}");
+        rejected.put("bad-timeout", "{\"jobId\":\"bad-timeout\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"" + disk + "\"}],\"timeoutSeconds\":\"soon\"}");
+        rejected.put("bad-option", "{\"jobId\":\"bad-option\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"" + disk + "\"}],\"options\":{\"applications\":\"maybe\"}}");
+        rejected.put("bad-field", "{\"jobId\":\"bad-field\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"" + disk + "\"}],\"prio\":9}");
+        rejected.put("bad-escape", "{\"jobId\":\"bad-escape\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"" + images + "/../../../etc/passwd\"}]}");
+        rejected.put("bad-outside", "{\"jobId\":\"bad-outside\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"" + outside + "\"}]}");
+        rejected.put("bad-link", "{\"jobId\":\"bad-link\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"" + link + "\"}]}");
+        rejected.put("bad-dev", "{\"jobId\":\"bad-dev\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/dev/sda\"}]}");
+        rejected.put("bad-missing", "{\"jobId\":\"bad-missing\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"" + images.resolve("nope.qcow2") + "\"}]}");
+        for (Map.Entry<String, String> e : rejected.entrySet()) {
+            produce(e.getKey(), e.getValue());
+        }
+        Map<String, byte[]> deadLetters = new java.util.LinkedHashMap<>();
+        deadLetters.put("dl-notjson", "this is not json".getBytes(StandardCharsets.UTF_8));
+        deadLetters.put("dl-array", "[1,2]".getBytes(StandardCharsets.UTF_8));
+        deadLetters.put("dl-noid", "{\"type\":\"inspect\",\"disks\":[]}".getBytes(StandardCharsets.UTF_8));
+        deadLetters.put("dl-huge", ("{\"jobId\":\"huge\",\"pad\":\"" + "x".repeat(300_000) + "\"}").getBytes(StandardCharsets.UTF_8));
+        deadLetters.put("dl-binary", new byte[] {0, (byte) 0xff, 0x13, 0x37});
+        deadLetters.put("dl-empty", new byte[0]);
+        for (Map.Entry<String, byte[]> e : deadLetters.entrySet()) {
+            produce(e.getKey(), e.getValue());
+        }
+        String valid = "after-bad";
+        produce(valid, inspectJob(valid, images.resolve(Image.BLANK_EXT4.fileName), "\"options\":{\"applications\":false}"));
+
+        JsonNode ok = awaitResult(valid, Duration.ofMinutes(10));
+        assertThat(ok.path("status").asText()).as(ok.toString()).isEqualTo("SUCCEEDED");
+        awaitRecords(Duration.ofSeconds(60), "every rejection and dead letter", s ->
+                rejected.keySet().stream().allMatch(k -> !values("results", k).isEmpty())
+                        && seen.getOrDefault(topic("dlq"), List.of()).size() >= deadLetters.size());
+        for (String k : rejected.keySet()) {
+            JsonNode r = values("results", k).get(0);
+            assertThat(r.path("status").asText()).as(k + ": " + r).isEqualTo("REJECTED");
+            assertThat(r.path("error").path("message").asText()).as(k).isNotBlank();
+            assertThat(r.path("error").path("retryable").asBoolean()).as(k).isFalse();
+        }
+        assertThat(values("results", "bad-missing").get(0).path("error").path("code").asText()).isEqualTo("DISK_NOT_FOUND");
+        assertThat(values("results", "bad-link").get(0).path("error").path("message").asText()).contains("outside the allowed root");
+        assertThat(values("results", "bad-unsupported").get(0).path("error").path("message").asText()).contains("unsupported");
+        Map<String, String> reasons = new HashMap<>();
+        for (ConsumerRecord<String, byte[]> r : seen.get(topic("dlq"))) {
+            reasons.put(r.key(), new String(r.headers().lastHeader("guestflow.reason").value(), StandardCharsets.UTF_8));
+        }
+        assertThat(reasons).containsOnlyKeys(deadLetters.keySet());
+        assertThat(reasons.get("dl-notjson")).contains("not JSON");
+        assertThat(reasons.get("dl-huge")).contains("exceeds the limit");
+        assertThat(reasons.get("dl-empty")).contains("empty message");
+        assertThat(new String(seen.get(topic("dlq")).stream().filter(r -> r.key().equals("dl-array")).findFirst()
+                .orElseThrow().value(), StandardCharsets.UTF_8)).as("original bytes kept").isEqualTo("[1,2]");
+    }
+
+    /** Six jobs on a pool of two: never more than two appliances at once, six results. */
+    @Test
+    @Order(4)
+    void sixJobsOnAPoolOfTwo() throws Exception {
+        AtomicInteger maxQemu = new AtomicInteger();
+        AtomicBoolean watching = new AtomicBoolean(true);
+        Thread watcher = new Thread(() -> {
+            while (watching.get()) {
+                maxQemu.accumulateAndGet(Leftovers.qemuChildren().size(), Math::max);
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        watcher.start();
+        List<String> ids = new ArrayList<>();
+        try {
+            for (int i = 0; i < 6; i++) {
+                String id = "six-" + i;
+                ids.add(id);
+                produce(id, inspectJob(id, images.resolve(Image.BLANK_EXT4.fileName), "\"options\":{\"applications\":false}"));
+            }
+            awaitRecords(Duration.ofMinutes(20), "six results", s -> ids.stream().allMatch(id -> !values("results", id).isEmpty()));
+        } finally {
+            watching.set(false);
+            watcher.join();
+        }
+        for (String id : ids) {
+            assertThat(values("results", id)).hasSize(1);
+            assertThat(values("results", id).get(0).path("status").asText()).isEqualTo("SUCCEEDED");
+        }
+        assertThat(maxQemu.get()).as("appliances at once").isBetween(1, 2);
+        assertThat(engine.pool().metrics().capacity()).isEqualTo(2);
+    }
+}
