@@ -31,6 +31,13 @@ public record Drive(URI uri, String format, boolean readOnly, String label) {
     /** libguestfs accepts only short alphabetic labels. */
     private static final Pattern LABEL = Pattern.compile("[a-zA-Z]{1,20}");
 
+    private static final Pattern CREDENTIALS = Pattern.compile("://[^/@\\s]*@");
+
+    /** A URI or path as it may appear in messages: credentials ({@code user:secret@}) masked. */
+    public static String redact(Object uriOrPath) {
+        return uriOrPath == null ? "null" : CREDENTIALS.matcher(uriOrPath.toString()).replaceAll("://***@");
+    }
+
     public Drive {
         if (uri == null) {
             throw new GuestflowException(ErrorCode.INVALID_DRIVE, "drive has no URI");
@@ -38,13 +45,13 @@ public record Drive(URI uri, String format, boolean readOnly, String label) {
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
         if (!SCHEMES.contains(scheme)) {
             throw new GuestflowException(ErrorCode.INVALID_DRIVE,
-                    "unsupported URI scheme '" + scheme + "' in " + uri + " (supported: " + SCHEMES + ")");
+                    "unsupported URI scheme '" + scheme + "' in " + redact(uri) + " (supported: " + SCHEMES + ")");
         }
         if (uri.getPath() == null || uri.getPath().isEmpty()) {
-            throw new GuestflowException(ErrorCode.INVALID_DRIVE, "URI " + uri + " names no path or export");
+            throw new GuestflowException(ErrorCode.INVALID_DRIVE, "URI " + redact(uri) + " names no path or export");
         }
         if (!scheme.equals("file") && (uri.getHost() == null || uri.getHost().isEmpty())) {
-            throw new GuestflowException(ErrorCode.INVALID_DRIVE, "URI " + uri + " names no host");
+            throw new GuestflowException(ErrorCode.INVALID_DRIVE, "URI " + redact(uri) + " names no host");
         }
         if (format != null) {
             format = format.toLowerCase(Locale.ROOT);
@@ -74,7 +81,7 @@ public record Drive(URI uri, String format, boolean readOnly, String label) {
         try {
             return new URI(uriOrPath);
         } catch (URISyntaxException e) {
-            throw new GuestflowException(ErrorCode.INVALID_DRIVE, "malformed disk URI '" + uriOrPath + "': " + e.getReason());
+            throw new GuestflowException(ErrorCode.INVALID_DRIVE, "malformed disk URI '" + redact(uriOrPath) + "': " + e.getReason());
         }
     }
 
@@ -97,7 +104,7 @@ public record Drive(URI uri, String format, boolean readOnly, String label) {
     /** The local path of a {@code file://} drive. */
     public Path path() {
         if (!isLocal()) {
-            throw new IllegalStateException(uri + " is not a local file");
+            throw new IllegalStateException(redact(uri) + " is not a local file");
         }
         return Path.of(uri);
     }
@@ -124,7 +131,7 @@ public record Drive(URI uri, String format, boolean readOnly, String label) {
      */
     public Map<String, Object> addDriveOptions() {
         if (format == null) {
-            throw new IllegalStateException("format of " + uri + " not resolved before launch");
+            throw new IllegalStateException("format of " + redact(uri) + " not resolved before launch");
         }
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("format", format);
@@ -149,7 +156,6 @@ public record Drive(URI uri, String format, boolean readOnly, String label) {
     @Override
     public String toString() {
         // never print credentials that a URI might carry
-        String shown = uri.getUserInfo() == null ? uri.toString() : uri.toString().replace(uri.getRawUserInfo() + "@", "***@");
-        return shown + (format == null ? "" : " (" + format + (readOnly ? ", ro" : ", rw") + ")");
+        return redact(uri) + (format == null ? "" : " (" + format + (readOnly ? ", ro" : ", rw") + ")");
     }
 }

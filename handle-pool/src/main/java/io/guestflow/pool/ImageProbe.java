@@ -44,7 +44,7 @@ public final class ImageProbe {
         if (!drive.isLocal()) {
             if (drive.format() == null) {
                 throw new GuestflowException(ErrorCode.INVALID_DRIVE,
-                        "remote drive " + drive.uri() + " must name its format (raw, qcow2, ...)");
+                        "remote drive " + Drive.redact(drive.uri()) + " must name its format (raw, qcow2, ...)");
             }
             return drive;
         }

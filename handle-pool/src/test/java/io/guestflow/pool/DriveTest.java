@@ -78,4 +78,15 @@ class DriveTest {
         assertThat(e.code()).isEqualTo(ErrorCode.INVALID_DRIVE);
         assertThat(e.getMessage()).contains("must name its format");
     }
+
+    @Test
+    void credentialsInUrisNeverReachMessages() {
+        GuestflowException e = catchThrowableOfType(GuestflowException.class, () -> Drive.of("ssh://root:hunter2@/vm.img"));
+        assertThat(e.getMessage()).contains("names no host").doesNotContain("hunter2");
+        e = catchThrowableOfType(GuestflowException.class, () -> Drive.of("gopher://u:hunter2@h/x"));
+        assertThat(e.getMessage()).doesNotContain("hunter2");
+        e = catchThrowableOfType(GuestflowException.class, () -> Drive.of("ssh://u:hunter2@h/a b"));
+        assertThat(e.getMessage()).doesNotContain("hunter2");
+        assertThat(Drive.redact("https://u:p@h/x")).isEqualTo("https://***@h/x");
+    }
 }
