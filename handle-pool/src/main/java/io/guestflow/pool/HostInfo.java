@@ -31,6 +31,15 @@ final class HostInfo {
      * its qemu before {@code get_pid} can be asked (during launch), by its
      * private temporary directory.
      */
+    /** The paths of open unix sockets (/proc/net/unix), one per line; empty when unreadable. */
+    static String openUnixSockets() {
+        try {
+            return Files.readString(Path.of("/proc/net/unix"));
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
     static List<String> commandLines() {
         List<String> out = new ArrayList<>();
         ProcessHandle.allProcesses().forEach(p -> {

@@ -17,13 +17,14 @@ import org.slf4j.LoggerFactory;
  * Removes directories that appliances of a killed process left behind:
  * libguestfs's socket directories ({@code /tmp/libguestfsXXXXXX}) and our
  * per-handle directories. A directory is stale when it is older than
- * {@link #MIN_AGE} (a launch in progress may not have started qemu yet) and
- * no running process names it on its command line (a live appliance's qemu
- * always does).
+ * {@link #MIN_AGE} (a launch creates it a moment before it binds its
+ * sockets), no running process names it on its command line (a live
+ * appliance's qemu always does) and no open unix socket lives in it (the
+ * library's end of a live appliance's channel, listed in /proc/net/unix).
  */
 public final class StaleDirSweeper {
     private static final Logger LOG = LoggerFactory.getLogger(StaleDirSweeper.class);
-    static final Duration MIN_AGE = Duration.ofMinutes(2);
+    static final Duration MIN_AGE = Duration.ofSeconds(10);
 
     private StaleDirSweeper() {
     }
@@ -47,7 +48,8 @@ public final class StaleDirSweeper {
         if (candidates.isEmpty()) {
             return removed;
         }
-        List<String> cmdlines = HostInfo.commandLines();
+        List<String> cmdlines = new ArrayList<>(HostInfo.commandLines());
+        cmdlines.add(HostInfo.openUnixSockets());
         for (Path dir : candidates) {
             String name = dir.toString();
             if (cmdlines.stream().noneMatch(c -> c.contains(name))) {

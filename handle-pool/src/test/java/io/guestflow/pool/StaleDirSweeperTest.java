@@ -30,6 +30,11 @@ class StaleDirSweeperTest {
         // a directory a running process names on its command line is in use
         Path inUse = dir("libguestfsLive78", old);
         Process p = new ProcessBuilder("sh", "-c", "sleep 30", "holder", inUse.toString()).start();
+        // a directory holding a bound unix socket belongs to a live handle
+        Path withSocket = dir("libguestfsSock90", old);
+        java.nio.channels.ServerSocketChannel server = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX);
+        server.bind(java.net.UnixDomainSocketAddress.of(withSocket.resolve("guestfsd2.sock")));
+        Files.setLastModifiedTime(withSocket, FileTime.from(old));
         try {
             List<Path> removed = StaleDirSweeper.sweep(tmp, "libguestfs");
             assertThat(removed).containsExactly(stale);
@@ -37,8 +42,10 @@ class StaleDirSweeperTest {
             assertThat(fresh).exists();
             assertThat(other).exists();
             assertThat(inUse).exists();
+            assertThat(withSocket).exists();
         } finally {
             p.destroyForcibly();
+            server.close();
         }
     }
 }
