@@ -37,7 +37,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * The engine end to end on a real (embedded KRaft) broker and real
+ * The engine end to end on a real broker ({@link TestBroker}) and real
  * appliances: jobs produced with a plain KafkaProducer, results, events and
  * dead letters read with a plain KafkaConsumer.
  */
@@ -47,6 +47,7 @@ class EngineTest {
     private static Path work;
     private static Path images;
     private static Engine engine;
+    private static TestBroker broker;
     private static KafkaProducer<String, byte[]> producer;
     private static KafkaConsumer<String, byte[]> reader;
     /** Everything read so far, per topic, in order. */
@@ -64,7 +65,10 @@ class EngineTest {
         props.put("guestflow.engine.output-root", work.resolve("out").toString());
         props.put("guestflow.engine.data-dir", work.resolve("kafka").toString());
         props.put("guestflow.engine.retry-backoff-ms", "200");
-        EngineConfig cfg = EngineConfig.from(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(2));
+        // an external cluster, as in production; the embedded broker is exercised by EngineRestartTest and the demo
+        broker = TestBroker.start();
+        EngineConfig cfg = EngineConfig.from(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(2))
+                .withBootstrapServers(broker.bootstrapServers());
         engine = Engine.start(cfg);
         images = fixtures;
         Map<String, Object> client = new HashMap<>(Engine.clientProps(engine.config()));
@@ -91,6 +95,9 @@ class EngineTest {
         }
         if (engine != null) {
             engine.close();
+        }
+        if (broker != null) {
+            broker.close();
         }
         assertThat(Leftovers.qemuChildren()).as("qemu processes left running").isEmpty();
         assertThat(Leftovers.libguestfsTmpDirs()).as("/tmp/libguestfs* left behind").isSubsetOf(tmpBefore);
