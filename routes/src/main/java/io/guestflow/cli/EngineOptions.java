@@ -2,13 +2,7 @@ package io.guestflow.cli;
 
 import io.guestflow.engine.EmbeddedKafkaBroker;
 import io.guestflow.engine.EngineConfig;
-import java.io.IOException;
-import java.io.Reader;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.Properties;
 import picocli.CommandLine.Option;
 
 /** Options of the commands that talk to Kafka: configuration file and bootstrap servers. */
@@ -23,17 +17,7 @@ public final class EngineOptions {
 
     /** File, then environment, then command-line flags. */
     EngineConfig engineConfig() {
-        Map<String, String> props = new HashMap<>();
-        if (config != null) {
-            Properties p = new Properties();
-            try (Reader r = Files.newBufferedReader(config)) {
-                p.load(r);
-            } catch (IOException e) {
-                throw new IllegalArgumentException("cannot read configuration " + config + ": " + e.getMessage());
-            }
-            p.stringPropertyNames().forEach(k -> props.put(k, p.getProperty(k)));
-        }
-        EngineConfig c = EngineConfig.from(props, System.getenv());
+        EngineConfig c = EngineConfig.from(GuestflowCli.loadProperties(config), System.getenv());
         if (bootstrapServers != null) {
             c = c.withBootstrapServers(bootstrapServers);
         }

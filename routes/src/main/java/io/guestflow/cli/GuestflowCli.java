@@ -49,17 +49,7 @@ public final class GuestflowCli implements Runnable {
 
         /** File, then GUESTFLOW_* environment variables, then command-line flags. */
         PoolConfig poolConfig() {
-            Map<String, String> props = new HashMap<>();
-            if (config != null) {
-                Properties p = new Properties();
-                try (Reader r = Files.newBufferedReader(config)) {
-                    p.load(r);
-                } catch (IOException e) {
-                    throw new IllegalArgumentException("cannot read configuration " + config + ": " + e.getMessage());
-                }
-                p.stringPropertyNames().forEach(k -> props.put(k, p.getProperty(k)));
-            }
-            PoolConfig c = PoolConfig.fromProperties(props, System.getenv());
+            PoolConfig c = PoolConfig.fromProperties(loadProperties(config), System.getenv());
             if (accel != null) {
                 c = c.withAcceleration(Acceleration.parse(accel));
             }
@@ -77,6 +67,21 @@ public final class GuestflowCli implements Runnable {
         if (verbose) {
             Configurator.setRootLevel(Level.DEBUG);
         }
+    }
+
+    /** A properties file as a map; no file, an empty map. Unreadable files are usage errors. */
+    static Map<String, String> loadProperties(Path file) {
+        Map<String, String> props = new HashMap<>();
+        if (file != null) {
+            Properties p = new Properties();
+            try (Reader r = Files.newBufferedReader(file)) {
+                p.load(r);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("cannot read configuration " + file + ": " + e.getMessage());
+            }
+            p.stringPropertyNames().forEach(k -> props.put(k, p.getProperty(k)));
+        }
+        return props;
     }
 
     @Override

@@ -39,6 +39,9 @@ public final class TailCommand implements Callable<Integer> {
     @Option(names = "--idle-exit", paramLabel = "SECONDS", description = "Stop when nothing arrived for this long.")
     Integer idleExit;
 
+    @Option(names = {"-T", "--timestamp"}, description = "Start each line with the record's timestamp (ms since the epoch).")
+    boolean timestamp;
+
     @Override
     public Integer call() {
         EngineConfig cfg = options.engineConfig();
@@ -65,7 +68,11 @@ public final class TailCommand implements Callable<Integer> {
             }
             while (max == null || seen < max) {
                 for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
-                    StringBuilder line = new StringBuilder().append(r.key()).append('\t')
+                    StringBuilder line = new StringBuilder();
+                    if (timestamp) {
+                        line.append(r.timestamp()).append('\t');
+                    }
+                    line.append(r.key()).append('\t')
                             .append(r.value() == null ? "" : new String(r.value(), StandardCharsets.UTF_8));
                     Header reason = r.headers().lastHeader("guestflow.reason");
                     if (reason != null) {
