@@ -78,13 +78,13 @@ public final class SubmitCommand implements Callable<Integer> {
         job.put("type", type);
         ArrayNode ds = job.putArray("disks");
         for (String d : disks) {
-            ObjectNode disk = ds.addObject().put("uri", d);
+            ObjectNode disk = ds.addObject().put("uri", absolute(d));
             if (format != null) {
                 disk.put("format", format);
             }
         }
         if (output != null) {
-            job.putObject("output").put("uri", output);
+            job.putObject("output").put("uri", absolute(output));
         }
         if (!jobOptions.isEmpty()) {
             ObjectNode o = job.putObject("options");
@@ -118,6 +118,11 @@ public final class SubmitCommand implements Callable<Integer> {
         try (KafkaConsumer<String, byte[]> c = follower) {
             return follow(c, cfg, id, json, timeoutSeconds == null ? 1800 : timeoutSeconds);
         }
+    }
+
+    /** Plain paths are the submitter's: make them absolute before they travel to an engine with another cwd. */
+    private static String absolute(String uriOrPath) {
+        return uriOrPath.contains("://") ? uriOrPath : java.nio.file.Path.of(uriOrPath).toAbsolutePath().normalize().toString();
     }
 
     private static JsonNode typed(ObjectMapper json, String v) {

@@ -162,7 +162,7 @@ public final class Engine implements AutoCloseable {
             if (e.getCause() instanceof TopicExistsException) {
                 return;
             }
-            // clusters that forbid topic creation: the operator creates them (config/topics.properties)
+            // clusters that forbid topic creation: the operator creates them (config/topics.md)
             LOG.warn("cannot create topics: {}", e.getCause().getMessage());
         }
     }

@@ -54,7 +54,9 @@ public final class JobRunner {
             Instant launchStartedAt = null;
             try (HandlePool.Lease lease = pool.lease(job.jobId())) {
                 launchStartedAt = Instant.now();
-                ApplianceHandle h = lease.launch(drives, e -> events.libguestfs(job.jobId(), e, job.debug()), job.debug());
+                // debug messages and trace are published when the job asks or the configuration turned them on
+                boolean debugEvents = job.debug() || config.pool().verbose() || config.pool().trace();
+                ApplianceHandle h = lease.launch(drives, e -> events.libguestfs(job.jobId(), e, debugEvents), job.debug());
                 launchMs = h.launchMillis();
                 events.lifecycle(job.jobId(), "started", Map.of("attempt", attempt, "launchMillis", launchMs,
                         "qemuPid", h.pid()));
