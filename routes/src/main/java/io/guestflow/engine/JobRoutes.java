@@ -58,7 +58,7 @@ public final class JobRoutes extends RouteBuilder {
                 .process(this::parseAndValidate)
                 .choice()
                     .when(exchangeProperty(DEAD_LETTER).isNotNull()).process(this::deadLetter)
-                    .when(exchangeProperty(RESULT).isNotNull()).log("job ${exchangeProperty." + JOB + "} rejected")
+                    .when(exchangeProperty(RESULT).isNotNull()).process(this::rejectUnlessDone)
                     .when(this::alreadyDone).process(this::skip)
                     .otherwise().process(this::accept).process(this::runOnPool)
                 .end()
@@ -115,6 +115,15 @@ public final class JobRoutes extends RouteBuilder {
                 .getBytes(StandardCharsets.UTF_8)));
         producer.send(rec).get();
         LOG.warn("dead-lettered a message from {}: {}", config.topics().jobs(), reason);
+    }
+
+    /** A bad message reusing a jobId that already has a result must not replace that result. */
+    private void rejectUnlessDone(Exchange ex) {
+        JobResult r = ex.getProperty(RESULT, JobResult.class);
+        if (results.hasResult(r.jobId())) {
+            ex.removeProperty(RESULT);
+            LOG.warn("invalid message for job {}, which already has a result; result kept: {}", r.jobId(), r.error().message());
+        }
     }
 
     private boolean alreadyDone(Exchange ex) {

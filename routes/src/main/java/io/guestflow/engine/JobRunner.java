@@ -73,6 +73,10 @@ public final class JobRunner {
                         new JobResult.Timings(queuedAt, receivedAt, launchStartedAt, runEndedAt, runEndedAt, launchMs, runMs),
                         output, null, attempt, config.instanceId());
             } catch (GuestflowException e) {
+                if (e.code() == ErrorCode.POOL_CLOSED) {
+                    // the engine is stopping: no result, no commit; the job is redelivered after a restart
+                    throw e;
+                }
                 Long runMs = runStart == 0 ? null : (System.nanoTime() - runStart) / 1_000_000;
                 boolean retry = e.retryable() && attempt < config.maxAttempts();
                 if (retry) {

@@ -1,0 +1,58 @@
+package io.guestflow.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.guestflow.pool.ErrorCode;
+import io.guestflow.pool.GuestflowException;
+import io.guestflow.pool.HandlePool;
+import io.guestflow.pool.PoolConfig;
+import io.guestflow.processors.job.Job;
+import io.guestflow.processors.job.OperationRegistry;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+
+/** JobRunner's decisions that need no appliance (the real runs are in the tests module). */
+class JobRunnerTest {
+
+    private static Job job(String id) {
+        return new Job(id, "inspect", List.of(new Job.Disk("/nonexistent/x.qcow2", null, null)), null,
+                JsonNodeFactory.instance.objectNode(), 60, Map.of(), false);
+    }
+
+    private static JobRunner runner(HandlePool pool, MockProducer<String, byte[]> producer) {
+        EngineConfig cfg = EngineConfig.from(Map.of("guestflow.engine.retry-backoff-ms", "10"), Map.of());
+        return new JobRunner(cfg, pool, OperationRegistry.defaults(),
+                new EventPublisher(producer, "log", "test", Engine.json()));
+    }
+
+    @Test
+    void aStoppingPoolLeavesTheJobForRedeliveryInsteadOfFailingIt() {
+        MockProducer<String, byte[]> producer = new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
+        HandlePool pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1));
+        pool.shutdown(Duration.ZERO);
+        GuestflowException e = catchThrowableOfType(GuestflowException.class,
+                () -> runner(pool, producer).run(job("j-closing"), Instant.now(), Instant.now()));
+        assertThat(e.code()).isEqualTo(ErrorCode.POOL_CLOSED);
+        assertThat(producer.history()).as("no retrying events either").isEmpty();
+    }
+
+    @Test
+    void missingDiskIsRejectedWithoutRetries() {
+        MockProducer<String, byte[]> producer = new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
+        try (HandlePool pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1))) {
+            var r = runner(pool, producer).run(job("j-missing"), Instant.now(), Instant.now());
+            assertThat(r.status().name()).isEqualTo("REJECTED");
+            assertThat(r.error().code()).isEqualTo("DISK_NOT_FOUND");
+            assertThat(r.attempts()).isEqualTo(1);
+            assertThat(pool.metrics().launches()).isZero();
+        }
+    }
+}
