@@ -7,12 +7,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -249,8 +247,8 @@ public final class ApplianceHandle implements AutoCloseable {
     }
 
     private void deleteTmpDir() {
-        try (Stream<Path> walk = Files.walk(tmpDir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        try {
+            FileTrees.delete(tmpDir);
         } catch (IOException e) {
             LOG.debug("handle {}: cannot remove {}: {}", id, tmpDir, e.getMessage());
         }

@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Small facts about the host read from /proc. */
-final class HostInfo {
+public final class HostInfo {
     private HostInfo() {
     }
 
@@ -40,30 +40,21 @@ final class HostInfo {
         }
     }
 
+    /** A process's full command line from /proc (NUL-separated), empty when it ended or is not ours to read. */
+    public static java.util.Optional<String> commandLine(ProcessHandle p) {
+        try {
+            return java.util.Optional.of(new String(Files.readAllBytes(Path.of("/proc", Long.toString(p.pid()), "cmdline")),
+                    StandardCharsets.UTF_8));
+        } catch (IOException | SecurityException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
     static List<String> commandLines() {
-        List<String> out = new ArrayList<>();
-        ProcessHandle.allProcesses().forEach(p -> {
-            try {
-                out.add(new String(Files.readAllBytes(Path.of("/proc", Long.toString(p.pid()), "cmdline")), StandardCharsets.UTF_8));
-            } catch (IOException | SecurityException e) {
-                // process ended or is not ours to read
-            }
-        });
-        return out;
+        return ProcessHandle.allProcesses().map(HostInfo::commandLine).flatMap(java.util.Optional::stream).toList();
     }
 
     static List<ProcessHandle> processesMentioning(String needle) {
-        List<ProcessHandle> found = new ArrayList<>();
-        ProcessHandle.allProcesses().forEach(p -> {
-            try {
-                byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(p.pid()), "cmdline"));
-                if (new String(raw, StandardCharsets.UTF_8).contains(needle)) {
-                    found.add(p);
-                }
-            } catch (IOException | SecurityException e) {
-                // process ended or is not ours to read
-            }
-        });
-        return found;
+        return ProcessHandle.allProcesses().filter(p -> commandLine(p).orElse("").contains(needle)).toList();
     }
 }

@@ -4,6 +4,7 @@ import com.redhat.et.libguestfs.GuestFS;
 import com.redhat.et.libguestfs.LibGuestFSException;
 import io.guestflow.pool.ApplianceHandle;
 import io.guestflow.pool.Drive;
+import io.guestflow.pool.FileTrees;
 import io.guestflow.pool.GuestEventListener;
 import io.guestflow.pool.GuestflowException;
 import io.guestflow.pool.HandlePool;
@@ -16,10 +17,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * Small but realistic guest images built on the libguestfs API, for the demo
@@ -84,10 +83,10 @@ public final class SampleGuests {
                 Path work = Files.createTempDirectory(cacheRoot, "build-");
                 try {
                     build(work, pool);
-                    deleteTree(done);
+                    FileTrees.delete(done);
                     Files.move(work, done, StandardCopyOption.ATOMIC_MOVE);
                 } finally {
-                    deleteTree(work);
+                    FileTrees.delete(work);
                 }
             }
         } catch (IOException e) {
@@ -305,14 +304,5 @@ public final class SampleGuests {
 
     private static byte[] bytes(String s) {
         return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(p)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-        }
     }
 }

@@ -139,8 +139,8 @@ public final class SubmitCommand implements Callable<Integer> {
         p.putAll(props);
         p.put("enable.auto.commit", "false");
         KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
-        List<TopicPartition> log = partitions(c, cfg.topics().log());
-        List<TopicPartition> results = partitions(c, cfg.topics().results());
+        List<TopicPartition> log = Engine.partitions(c, cfg.topics().log());
+        List<TopicPartition> results = Engine.partitions(c, cfg.topics().results());
         List<TopicPartition> all = new ArrayList<>(log);
         all.addAll(results);
         c.assign(all);
@@ -148,11 +148,6 @@ public final class SubmitCommand implements Callable<Integer> {
         log.forEach(c::position);
         c.seekToBeginning(results);
         return c;
-    }
-
-    private static List<TopicPartition> partitions(KafkaConsumer<?, ?> c, String topic) {
-        return c.partitionsFor(topic, Duration.ofSeconds(30)).stream()
-                .map(pi -> new TopicPartition(topic, pi.partition())).toList();
     }
 
     private static int follow(KafkaConsumer<String, byte[]> c, EngineConfig cfg, String id, ObjectMapper json,

@@ -58,8 +58,7 @@ public final class TailCommand implements Callable<Integer> {
         int seen = 0;
         long lastRecord = System.currentTimeMillis();
         try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> parts = c.partitionsFor(topic, Duration.ofSeconds(30)).stream()
-                    .map(pi -> new TopicPartition(topic, pi.partition())).toList();
+            List<TopicPartition> parts = Engine.partitions(c, topic);
             c.assign(parts);
             if (fromBeginning) {
                 c.seekToBeginning(parts);

@@ -9,8 +9,6 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,10 +18,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.Uuid;
-import org.apache.kafka.common.config.TopicConfig;
-import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.metadata.storage.Formatter;
 import org.apache.kafka.server.common.MetadataVersion;
@@ -272,40 +267,6 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
     public Path dataDir() {
         return dataDir;
-    }
-
-    /** Creates the given topics (1 partition, RF 1 unless specified); already existing ones are ignored. */
-    public void createTopics(Collection<NewTopic> topics) {
-        try (Admin admin = Admin.create(adminProps())) {
-            Map<String, org.apache.kafka.common.KafkaFuture<Void>> results = admin.createTopics(topics).values();
-            for (Map.Entry<String, org.apache.kafka.common.KafkaFuture<Void>> e : results.entrySet()) {
-                try {
-                    e.getValue().get(30, TimeUnit.SECONDS);
-                } catch (ExecutionException ex) {
-                    if (!(ex.getCause() instanceof TopicExistsException)) {
-                        throw new IllegalStateException("Creating topic " + e.getKey() + " failed", ex.getCause());
-                    }
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        } catch (java.util.concurrent.TimeoutException e) {
-            throw new IllegalStateException("Timed out creating topics", e);
-        }
-    }
-
-    /** Convenience: plain topics plus compacted topics (cleanup.policy=compact), each 1 partition / RF 1. */
-    public void createTopics(Collection<String> plainTopics, Collection<String> compactedTopics) {
-        List<NewTopic> all = new ArrayList<>();
-        for (String t : plainTopics) {
-            all.add(new NewTopic(t, 1, (short) 1));
-        }
-        for (String t : compactedTopics) {
-            all.add(new NewTopic(t, 1, (short) 1)
-                    .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
-        }
-        createTopics(all);
     }
 
     @Override

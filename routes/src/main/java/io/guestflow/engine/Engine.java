@@ -18,6 +18,8 @@ import java.util.concurrent.ExecutionException;
 import org.apache.camel.CamelContext;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
@@ -126,6 +128,12 @@ public final class Engine implements AutoCloseable {
         Map<String, Object> p = new HashMap<>(cfg.kafka());
         p.put("bootstrap.servers", cfg.bootstrapServers());
         return p;
+    }
+
+    /** Every partition of {@code topic}, for consumers that assign rather than subscribe. */
+    public static List<TopicPartition> partitions(Consumer<?, ?> consumer, String topic) {
+        return consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+                .map(pi -> new TopicPartition(topic, pi.partition())).toList();
     }
 
     static Map<String, Object> producerProps(EngineConfig cfg) {

@@ -46,8 +46,7 @@ public final class ResultIndex implements AutoCloseable {
 
     private void follow(String topic) {
         try {
-            List<TopicPartition> parts = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
-                    .map(pi -> new TopicPartition(topic, pi.partition())).toList();
+            List<TopicPartition> parts = Engine.partitions(consumer, topic);
             consumer.assign(parts);
             consumer.seekToBeginning(parts);
             Map<TopicPartition, Long> end = consumer.endOffsets(parts);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.guestflow.engine.EmbeddedKafkaBroker;
+import io.guestflow.engine.Engine;
 import io.guestflow.samples.SampleGuests.Image;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -45,7 +46,7 @@ class EngineRestartTest {
             engine.waitFor(60, TimeUnit.SECONDS);
             engine.destroyForcibly();
         }
-        Leftovers.deleteTree(work);
+        io.guestflow.pool.FileTrees.delete(work);
     }
 
     private Process startEngine() throws Exception {
@@ -88,7 +89,7 @@ class EngineRestartTest {
         KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
         List<TopicPartition> parts = new ArrayList<>();
         for (String t : topics) {
-            c.partitionsFor(t, Duration.ofSeconds(30)).forEach(pi -> parts.add(new TopicPartition(t, pi.partition())));
+            parts.addAll(Engine.partitions(c, t));
         }
         c.assign(parts);
         c.seekToBeginning(parts);
@@ -165,8 +166,8 @@ class EngineRestartTest {
 
     private List<ProcessHandle> qemuOfThisTest() {
         String handles = work.resolve("handles").toString();
-        return ProcessHandle.allProcesses().filter(p -> p.info().commandLine().map(c -> c.contains(handles)).orElse(false))
-                .toList();
+        return ProcessHandle.allProcesses()
+                .filter(p -> io.guestflow.pool.HostInfo.commandLine(p).orElse("").contains(handles)).toList();
     }
 
     private static void awaitEvent(KafkaConsumer<String, byte[]> log, String id, String type, Duration timeout) throws Exception {

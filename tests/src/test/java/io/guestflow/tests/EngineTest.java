@@ -79,7 +79,7 @@ class EngineTest {
         reader = new KafkaConsumer<>(rp, new StringDeserializer(), new ByteArrayDeserializer());
         List<TopicPartition> parts = new ArrayList<>();
         for (String t : List.of(cfg.topics().results(), cfg.topics().log(), cfg.topics().dlq())) {
-            reader.partitionsFor(t, Duration.ofSeconds(30)).forEach(pi -> parts.add(new TopicPartition(t, pi.partition())));
+            parts.addAll(Engine.partitions(reader, t));
         }
         reader.assign(parts);
         reader.seekToBeginning(parts);
@@ -101,7 +101,7 @@ class EngineTest {
         }
         assertThat(Leftovers.qemuChildren()).as("qemu processes left running").isEmpty();
         assertThat(Leftovers.libguestfsTmpDirs()).as("/tmp/libguestfs* left behind").isSubsetOf(tmpBefore);
-        Leftovers.deleteTree(work);
+        io.guestflow.pool.FileTrees.delete(work);
     }
 
     private static String topic(String which) {

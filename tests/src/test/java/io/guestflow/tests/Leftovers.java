@@ -1,7 +1,7 @@
 package io.guestflow.tests;
 
+import io.guestflow.pool.HostInfo;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,13 +17,8 @@ public final class Leftovers {
     public static List<ProcessHandle> qemuChildren() {
         List<ProcessHandle> out = new ArrayList<>();
         ProcessHandle.current().descendants().filter(ProcessHandle::isAlive).forEach(p -> {
-            try {
-                String cmd = new String(Files.readAllBytes(Path.of("/proc", Long.toString(p.pid()), "cmdline")), StandardCharsets.UTF_8);
-                if (cmd.contains("qemu-system")) {
-                    out.add(p);
-                }
-            } catch (IOException e) {
-                // ended meanwhile
+            if (HostInfo.commandLine(p).orElse("").contains("qemu-system")) {
+                out.add(p);
             }
         });
         return out;
@@ -35,16 +30,6 @@ public final class Leftovers {
             return s.filter(p -> p.getFileName().toString().startsWith("libguestfs")).toList();
         } catch (IOException e) {
             return List.of();
-        }
-    }
-
-    /** Removes a test's temporary folder. */
-    public static void deleteTree(Path dir) throws IOException {
-        if (dir == null || !Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
     }
 
