@@ -205,6 +205,22 @@ public final class ApplianceHandle implements AutoCloseable {
     }
 
     /**
+     * Shuts the appliance down and waits for qemu to exit, so every write has
+     * reached the images. Operations that change disks call this before they
+     * report success: a failed flush is a failed job, not a warning.
+     */
+    public void shutdown() {
+        if (!launched || closed || killedFor != null) {
+            return;
+        }
+        try {
+            g.shutdown();
+        } catch (LibGuestFSException e) {
+            throw translate(e);
+        }
+    }
+
+    /**
      * Shuts the appliance down (flushing writes) when it is healthy, closes the
      * handle, kills any qemu left and removes the handle's directory.
      */

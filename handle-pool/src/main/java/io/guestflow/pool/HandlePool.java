@@ -195,6 +195,16 @@ public final class HandlePool implements AutoCloseable {
          * appliance's verbose messages and the call trace for this handle only.
          */
         public ApplianceHandle launch(List<Drive> drives, GuestEventListener listener, boolean debug) {
+            return launch(drives, listener, debug, config.allowBackingFiles());
+        }
+
+        /**
+         * As {@link #launch(List, GuestEventListener, boolean)}; {@code allowBackingFiles}
+         * overrides the configuration for drives the caller created itself
+         * (an overlay over an input it already probed).
+         */
+        public ApplianceHandle launch(List<Drive> drives, GuestEventListener listener, boolean debug,
+                                      boolean allowBackingFiles) {
             if (handle != null) {
                 throw new IllegalStateException("a lease holds one appliance; close it first");
             }
@@ -202,7 +212,7 @@ public final class HandlePool implements AutoCloseable {
                 throw new GuestflowException(ErrorCode.INVALID_DRIVE, "no disks given");
             }
             // validate every image before paying for a launch
-            List<Drive> resolved = drives.stream().map(d -> probe.resolve(d, config.allowBackingFiles())).toList();
+            List<Drive> resolved = drives.stream().map(d -> probe.resolve(d, allowBackingFiles)).toList();
             AccelerationProbe.Decision accel = acceleration();
             ApplianceHandle h = new ApplianceHandle(jobId, config, accel.acceleration(),
                     listener == null ? GuestEventListener.NONE : listener, timer);

@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
 import io.guestflow.pool.GuestflowException;
+import io.guestflow.processors.job.JobRejectedException;
 import io.guestflow.pool.PoolConfig;
 import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.core.config.Configurator;
@@ -26,7 +27,7 @@ import picocli.CommandLine.Option;
             "0:success",
             "1:the operation failed",
             "2:wrong usage",
-            "3:a disk was rejected (missing, unreadable, empty, damaged, wrong format, backing file)",
+            "3:a disk or an option was rejected before launch (missing, unreadable, empty, damaged, wrong format, backing file, invalid option)",
             "4:the deadline passed and the appliance was killed",
             "5:the appliance could not start"})
 public final class GuestflowCli implements Runnable {
@@ -95,6 +96,10 @@ public final class GuestflowCli implements Runnable {
             if (ex instanceof GuestflowException ge) {
                 cmd.getErr().println("guestflow: " + ge.code() + ": " + ge.getMessage());
                 return ExitCodes.of(ge.code());
+            }
+            if (ex instanceof JobRejectedException je) {
+                cmd.getErr().println("guestflow: rejected: " + je.reason());
+                return ExitCodes.BAD_INPUT;
             }
             if (ex instanceof IllegalArgumentException) {
                 cmd.getErr().println("guestflow: " + ex.getMessage());

@@ -2,14 +2,11 @@ package io.guestflow.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.guestflow.pool.Drive;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.guestflow.pool.GuestEvent;
-import io.guestflow.pool.HandlePool;
-import io.guestflow.processors.inspect.InspectOperation;
-import io.guestflow.processors.inspect.InspectOptions;
+import io.guestflow.processors.inspect.InspectJobOperation;
 import io.guestflow.processors.inspect.InspectionReport;
 import io.guestflow.processors.inspect.InspectionXml;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
@@ -46,13 +43,10 @@ public final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        List<Drive> drives = disks.stream().map(d -> Drive.of(d).withFormat(format)).toList();
-        InspectOperation op = new InspectOperation(new InspectOptions(!noApplications));
-        InspectionReport report;
-        try (HandlePool pool = new HandlePool(common.poolConfig())) {
-            report = pool.run("inspect", drives, Duration.ofSeconds(timeoutSeconds), InspectCommand::logEvent,
-                    h -> op.run(h.gfs()));
-        }
+        ObjectNode options = LocalJob.options().put("applications", !noApplications);
+        InspectJobOperation op = new InspectJobOperation();
+        InspectionReport report = (InspectionReport) LocalJob.run(common, op,
+                LocalJob.job(op.type(), disks, format, null, options, timeoutSeconds));
         if (xml) {
             System.out.print(InspectionXml.render(report));
         } else {

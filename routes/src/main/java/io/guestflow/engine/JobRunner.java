@@ -1,18 +1,16 @@
 package io.guestflow.engine;
 
-import io.guestflow.pool.ApplianceHandle;
-import io.guestflow.pool.Drive;
 import io.guestflow.pool.ErrorCode;
 import io.guestflow.pool.GuestflowException;
 import io.guestflow.pool.HandlePool;
-import io.guestflow.pool.Watchdog;
 import io.guestflow.processors.job.Job;
+import io.guestflow.processors.job.JobExecutor;
 import io.guestflow.processors.job.JobOperation;
+import io.guestflow.processors.job.JobRejectedException;
 import io.guestflow.processors.job.JobResult;
 import io.guestflow.processors.job.OperationRegistry;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -45,39 +43,31 @@ public final class JobRunner {
 
     public JobResult run(Job job, Instant queuedAt, Instant receivedAt) {
         JobOperation op = registry.get(job.type());
-        List<Drive> drives = job.disks().stream()
-                .map(d -> new Drive(Drive.parseUri(d.uri()), d.format(), op.readOnly(), d.label())).toList();
+        // debug messages and trace are published when the job asks or the configuration turned them on
+        boolean debugEvents = job.debug() || config.pool().verbose() || config.pool().trace();
         Duration backoff = config.retryBackoff();
         for (int attempt = 1; ; attempt++) {
-            long launchMs = -1;
-            long runStart = 0;
-            Instant launchStartedAt = null;
-            try (HandlePool.Lease lease = pool.lease(job.jobId())) {
-                launchStartedAt = Instant.now();
-                // debug messages and trace are published when the job asks or the configuration turned them on
-                boolean debugEvents = job.debug() || config.pool().verbose() || config.pool().trace();
-                ApplianceHandle h = lease.launch(drives, e -> events.libguestfs(job.jobId(), e, debugEvents), job.debug());
-                launchMs = h.launchMillis();
-                events.lifecycle(job.jobId(), "started", Map.of("attempt", attempt, "launchMillis", launchMs,
-                        "qemuPid", h.pid()));
-                runStart = System.nanoTime();
-                Object output;
-                try (Watchdog.Deadline ignored = pool.watchdog().arm(h, Duration.ofSeconds(job.timeoutSeconds()))) {
-                    output = op.run(h, job);
-                } catch (Exception e) {
-                    throw h.translate(e);
-                }
-                long runMs = (System.nanoTime() - runStart) / 1_000_000;
-                Instant runEndedAt = Instant.now();
+            JobExecutor.Attempt tried = new JobExecutor.Attempt();
+            int attemptNo = attempt;
+            try {
+                Object output = JobExecutor.execute(pool, op, job, e -> events.libguestfs(job.jobId(), e, debugEvents),
+                        h -> events.lifecycle(job.jobId(), "started", Map.of("attempt", attemptNo,
+                                "launchMillis", h.launchMillis(), "qemuPid", h.pid())),
+                        tried);
                 return new JobResult(job.jobId(), job.type(), JobResult.Status.SUCCEEDED, job.labels(),
-                        new JobResult.Timings(queuedAt, receivedAt, launchStartedAt, runEndedAt, runEndedAt, launchMs, runMs),
+                        new JobResult.Timings(queuedAt, receivedAt, tried.launchStartedAt(), tried.runEndedAt(),
+                                Instant.now(), tried.launchMillis(), tried.runMillis()),
                         output, null, attempt, config.instanceId());
+            } catch (JobRejectedException e) {
+                // options that only the operation's preparation could judge (e.g. not enough temporary space)
+                return new JobResult(job.jobId(), job.type(), JobResult.Status.REJECTED, job.labels(),
+                        JobResult.Timings.notRun(queuedAt, receivedAt), null,
+                        new JobResult.Error("REJECTED", e.reason(), false), attempt, config.instanceId());
             } catch (GuestflowException e) {
                 if (e.code() == ErrorCode.POOL_CLOSED) {
                     // the engine is stopping: no result, no commit; the job is redelivered after a restart
                     throw e;
                 }
-                Long runMs = runStart == 0 ? null : (System.nanoTime() - runStart) / 1_000_000;
                 boolean retry = e.retryable() && attempt < config.maxAttempts();
                 if (retry) {
                     LOG.warn("job {}: attempt {} failed ({}); retrying in {} ms", job.jobId(), attempt, e, backoff.toMillis());
@@ -88,9 +78,11 @@ public final class JobRunner {
                     continue;
                 }
                 JobResult.Status status = BAD_INPUT.contains(e.code()) ? JobResult.Status.REJECTED : JobResult.Status.FAILED;
+                long launchMs = tried.launchMillis();
+                long runMs = tried.runMillis();
                 return new JobResult(job.jobId(), job.type(), status, job.labels(),
-                        new JobResult.Timings(queuedAt, receivedAt, launchStartedAt, null, Instant.now(),
-                                launchMs < 0 ? null : launchMs, runMs),
+                        new JobResult.Timings(queuedAt, receivedAt, tried.launchStartedAt(), null, Instant.now(),
+                                launchMs < 0 ? null : launchMs, runMs < 0 ? null : runMs),
                         null, new JobResult.Error(e.code().name(), e.getMessage(), e.retryable()), attempt,
                         config.instanceId());
             }

@@ -8,7 +8,13 @@ import io.guestflow.pool.ErrorCode;
 import io.guestflow.pool.GuestflowException;
 import io.guestflow.pool.HandlePool;
 import io.guestflow.pool.PoolConfig;
+import io.guestflow.pool.ApplianceHandle;
+import io.guestflow.pool.Drive;
 import io.guestflow.processors.job.Job;
+import io.guestflow.processors.job.JobExecution;
+import io.guestflow.processors.job.JobOperation;
+import io.guestflow.processors.job.JobRejectedException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import io.guestflow.processors.job.OperationRegistry;
 import java.time.Duration;
 import java.time.Instant;
@@ -53,6 +59,61 @@ class JobRunnerTest {
             assertThat(r.error().code()).isEqualTo("DISK_NOT_FOUND");
             assertThat(r.attempts()).isEqualTo(1);
             assertThat(pool.metrics().launches()).isZero();
+        }
+    }
+
+    /** An operation that writes: it creates a temporary output in prepare and must lose it on failure. */
+    private static final class WritingOperation implements JobOperation {
+        final AtomicBoolean closed = new AtomicBoolean();
+        final boolean rejectInPrepare;
+
+        WritingOperation(boolean rejectInPrepare) {
+            this.rejectInPrepare = rejectInPrepare;
+        }
+
+        @Override public String type() { return "inspect"; }
+        @Override public String description() { return "test"; }
+        @Override public boolean readOnly() { return false; }
+        @Override public void validate(Job job) { }
+        @Override public Object run(ApplianceHandle handle, Job job) { throw new AssertionError("must not run"); }
+
+        @Override
+        public JobExecution prepare(Job job, List<Drive> disks) {
+            if (rejectInPrepare) {
+                throw new JobRejectedException(job.jobId(), "not enough temporary space");
+            }
+            return new JobExecution() {
+                @Override public List<Drive> drives() { return disks; }
+                @Override public Object run(ApplianceHandle handle) { throw new AssertionError("must not run"); }
+                @Override public void close() { closed.set(true); }
+            };
+        }
+    }
+
+    private static JobRunner runnerWith(HandlePool pool, JobOperation op) {
+        MockProducer<String, byte[]> producer = new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
+        EngineConfig cfg = EngineConfig.from(Map.of("guestflow.engine.retry-backoff-ms", "10"), Map.of());
+        return new JobRunner(cfg, pool, new OperationRegistry().register(op),
+                new EventPublisher(producer, "log", "test", Engine.json()));
+    }
+
+    @Test
+    void aRejectionFoundWhilePreparingIsARejectedResult() {
+        try (HandlePool pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1))) {
+            var r = runnerWith(pool, new WritingOperation(true)).run(job("j-prep"), Instant.now(), Instant.now());
+            assertThat(r.status().name()).isEqualTo("REJECTED");
+            assertThat(r.error().message()).contains("not enough temporary space");
+            assertThat(pool.metrics().launches()).isZero();
+        }
+    }
+
+    @Test
+    void aFailedAttemptClosesWhatItsPreparationCreated() {
+        try (HandlePool pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1))) {
+            WritingOperation op = new WritingOperation(false);
+            var r = runnerWith(pool, op).run(job("j-cleanup"), Instant.now(), Instant.now());
+            assertThat(r.error().code()).isEqualTo("DISK_NOT_FOUND");
+            assertThat(op.closed).as("execution closed after the failed launch").isTrue();
         }
     }
 }

@@ -1,6 +1,9 @@
 package io.guestflow.processors.job;
 
 import io.guestflow.pool.ApplianceHandle;
+import io.guestflow.pool.Drive;
+
+import java.util.List;
 
 /**
  * One job type: checks its options before anything runs, then does its work
@@ -21,4 +24,14 @@ public interface JobOperation {
 
     /** Runs the operation; the returned value is serialised as the result's {@code output}. */
     Object run(ApplianceHandle handle, Job job) throws Exception;
+
+    /**
+     * Sets up one attempt before any appliance exists: operations that write
+     * a new image create it (or an overlay) here and attach that instead of,
+     * or besides, the job's {@code disks}. The default attaches the disks and
+     * calls {@link #run(ApplianceHandle, Job)}.
+     */
+    default JobExecution prepare(Job job, List<Drive> disks) throws Exception {
+        return JobExecution.of(disks, h -> run(h, job));
+    }
 }

@@ -1,0 +1,113 @@
+package io.guestflow.processors.job;
+
+import io.guestflow.pool.ApplianceHandle;
+import io.guestflow.pool.Drive;
+import io.guestflow.pool.ErrorCode;
+import io.guestflow.pool.GuestEventListener;
+import io.guestflow.pool.GuestflowException;
+import io.guestflow.pool.HandlePool;
+import io.guestflow.pool.Watchdog;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * Runs one attempt of a job on a pool: prepare, lease, launch, run under the
+ * deadline, flush (for operations that write), tear down, finish. The engine
+ * (with retries and events) and the local CLI commands both go through here,
+ * so a job behaves the same through Kafka and on the command line.
+ */
+public final class JobExecutor {
+
+    private JobExecutor() {
+    }
+
+    /** What one attempt got to; filled as it goes, so a failure still reports its timings. */
+    public static final class Attempt {
+        private Instant launchStartedAt;
+        private long launchMillis = -1;
+        private long runStartNanos;
+        private Instant runEndedAt;
+        private long runMillis = -1;
+
+        public Instant launchStartedAt() {
+            return launchStartedAt;
+        }
+
+        /** -1 when the appliance never came up. */
+        public long launchMillis() {
+            return launchMillis;
+        }
+
+        public Instant runEndedAt() {
+            return runEndedAt;
+        }
+
+        /** How long the operation has run (so far, when it failed); -1 when it never started. */
+        public long runMillis() {
+            if (runMillis >= 0) {
+                return runMillis;
+            }
+            return runStartNanos == 0 ? -1 : (System.nanoTime() - runStartNanos) / 1_000_000;
+        }
+    }
+
+    /** The job's disks as drives, writable only when the operation writes them. */
+    public static List<Drive> disksOf(Job job, JobOperation op) {
+        return job.disks().stream()
+                .map(d -> new Drive(Drive.parseUri(d.uri()), d.format(), op.readOnly(), d.label())).toList();
+    }
+
+    /**
+     * Runs one attempt and returns the result's output. Every failure comes
+     * out as a {@link GuestflowException} (a {@link JobRejectedException}
+     * from {@code prepare} passes through unchanged).
+     *
+     * @param onLaunched called once the appliance is up, before the operation runs
+     */
+    public static Object execute(HandlePool pool, JobOperation op, Job job, GuestEventListener listener,
+                                 Consumer<ApplianceHandle> onLaunched, Attempt attempt) {
+        try (JobExecution execution = prepare(op, job)) {
+            Object output;
+            try (HandlePool.Lease lease = pool.lease(job.jobId())) {
+                attempt.launchStartedAt = Instant.now();
+                ApplianceHandle h = lease.launch(execution.drives(), listener, job.debug(),
+                        execution.ownsBackingChains() || pool.config().allowBackingFiles());
+                attempt.launchMillis = h.launchMillis();
+                onLaunched.accept(h);
+                attempt.runStartNanos = System.nanoTime();
+                try (Watchdog.Deadline ignored = pool.watchdog().arm(h, Duration.ofSeconds(job.timeoutSeconds()))) {
+                    output = execution.run(h);
+                    if (!op.readOnly()) {
+                        h.shutdown(); // a write that did not reach the disk is a failure, inside the deadline
+                    }
+                } catch (Exception e) {
+                    throw h.translate(e);
+                }
+                attempt.runMillis = (System.nanoTime() - attempt.runStartNanos) / 1_000_000;
+                attempt.runEndedAt = Instant.now();
+            }
+            try {
+                return execution.finish(output);
+            } catch (GuestflowException | JobRejectedException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new GuestflowException(ErrorCode.OPERATION_FAILED, job.type() + " failed after the appliance run: "
+                        + e.getMessage(), e);
+            }
+        }
+    }
+
+    private static JobExecution prepare(JobOperation op, Job job) {
+        try {
+            return op.prepare(job, disksOf(job, op));
+        } catch (GuestflowException | JobRejectedException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new GuestflowException(ErrorCode.OPERATION_FAILED, job.type() + " could not be prepared: "
+                    + e.getMessage(), e);
+        }
+    }
+}
