@@ -1,7 +1,5 @@
 package io.guestflow.tests;
 
-import io.guestflow.pool.Acceleration;
-import io.guestflow.pool.AccelerationProbe;
 import io.guestflow.processors.inspect.InspectionReport;
 import io.guestflow.processors.inspect.InspectionReport.Application;
 import io.guestflow.processors.inspect.InspectionReport.Filesystem;
@@ -17,7 +15,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import javax.xml.parsers.DocumentBuilderFactory;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
@@ -43,12 +41,12 @@ public final class VirtInspector {
 
     public static Run inspect(Path... images) {
         try {
-            StringBuilder key = new StringBuilder(version());
+            StringBuilder key = new StringBuilder(VirtTool.version("virt-inspector"));
             for (Path p : images) {
                 key.append('/').append(Fixtures.sha256(p));
             }
             Path cache = Fixtures.cacheRoot().resolve("oracle").resolve("virt-inspector")
-                    .resolve(sha256(key.toString()));
+                    .resolve(VirtTool.key(key.toString()));
             Path xml = cache.resolve("out.xml");
             Path code = cache.resolve("exit");
             Path err = cache.resolve("err");
@@ -60,50 +58,16 @@ public final class VirtInspector {
                 cmd.add("-a");
                 cmd.add(p.toString());
             }
-            ProcessBuilder pb = new ProcessBuilder(cmd);
-            // the oracle is a plain CLI tool: tell it what our probe found about KVM on this host
-            if (AccelerationProbe.decide(Acceleration.AUTO, io.guestflow.pool.PoolConfig.defaults()).acceleration()
-                    == Acceleration.TCG) {
-                pb.environment().put("LIBGUESTFS_BACKEND_SETTINGS", "force_tcg");
-            }
-            Path tmp = Files.createTempDirectory("oracle");
-            pb.redirectOutput(tmp.resolve("out").toFile()).redirectError(tmp.resolve("err").toFile());
-            Process proc = pb.start();
-            if (!proc.waitFor(10, TimeUnit.MINUTES)) {
-                proc.destroyForcibly();
-                throw new IllegalStateException("virt-inspector did not finish");
-            }
-            Run run = new Run(proc.exitValue(), Files.readString(tmp.resolve("out")), Files.readString(tmp.resolve("err")));
+            VirtTool.Result r = VirtTool.run(Duration.ofMinutes(10), cmd);
+            Run run = new Run(r.exitCode(), r.stdout(), r.stderr());
             Files.createDirectories(cache);
             Files.writeString(xml, run.xml());
             Files.writeString(err, run.stderr());
             Files.writeString(code, Integer.toString(run.exitCode()));
-            Files.delete(tmp.resolve("out"));
-            Files.delete(tmp.resolve("err"));
-            Files.delete(tmp);
             return run;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
         }
-    }
-
-    private static String sha256(String s) {
-        try {
-            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-                    .digest(s.getBytes(StandardCharsets.UTF_8)));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    static String version() throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("virt-inspector", "--version").redirectErrorStream(true).start();
-        String v = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        p.waitFor();
-        return v;
     }
 
     /** Reads virt-inspector XML into the same model our operation returns. */
