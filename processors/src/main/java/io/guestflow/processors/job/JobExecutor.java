@@ -83,6 +83,8 @@ public final class JobExecutor {
                     if (!op.readOnly()) {
                         h.shutdown(); // a write that did not reach the disk is a failure, inside the deadline
                     }
+                } catch (JobRejectedException e) {
+                    throw e; // the guest showed the job cannot apply (e.g. no OS to seal): REJECTED, not FAILED
                 } catch (Exception e) {
                     throw h.translate(e);
                 }
