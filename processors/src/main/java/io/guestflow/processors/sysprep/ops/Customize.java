@@ -250,6 +250,9 @@ public final class Customize implements SysprepOperation {
             ctx.note("warning: passwords could not be set for this type of guest");
             return;
         }
+        if (!ctx.isFile("/etc/shadow")) {
+            throw new IllegalStateException("cannot set the root password: the guest has no /etc/shadow");
+        }
         String before = ctx.readText("/etc/shadow");
         String hash = Sha2Crypt.sha512Crypt(password.getBytes(StandardCharsets.UTF_8), "$6$" + salt());
         StringBuilder out = new StringBuilder();
