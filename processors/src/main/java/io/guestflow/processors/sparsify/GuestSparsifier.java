@@ -65,9 +65,14 @@ final class GuestSparsifier {
         Set<String> vgs = new java.util.TreeSet<>(List.of(g.vgs()));
         Set<String> ignoredDevices = new HashSet<>();
         Set<String> ignoredVgs = new HashSet<>();
+        // list_filesystems leaves encrypted containers out: find them among the other block devices
+        Map<String, String> encrypted = encryptedContainers(filesystems.keySet());
         Map<String, String> canonical = new HashMap<>();
         for (String fs : filesystems.keySet()) {
             canonical.put(g.canonical_device_name(fs), fs);
+        }
+        for (String dev : encrypted.keySet()) {
+            canonical.put(g.canonical_device_name(dev), dev);
         }
         for (String name : options.ignore()) {
             if (name.startsWith("/dev/")) {
@@ -87,14 +92,14 @@ final class GuestSparsifier {
         Set<String> zeroDevices = new HashSet<>();
         for (String name : options.zero()) {
             String fs = canonical.get(g.canonical_device_name(name));
-            if (fs == null) {
+            if (fs == null || encrypted.containsKey(fs)) {
                 throw refuse("zero names " + name + ", which is not a filesystem or swap area of this guest (it has: "
                         + String.join(", ", filesystems.keySet()) + ")");
             }
             zeroDevices.add(fs);
         }
-        for (Map.Entry<String, String> e : filesystems.entrySet()) {
-            if (ENCRYPTED.contains(e.getValue()) && !ignoredDevices.contains(e.getKey())) {
+        for (Map.Entry<String, String> e : encrypted.entrySet()) {
+            if (!ignoredDevices.contains(e.getKey())) {
                 throw refuse(e.getKey() + " is encrypted (" + e.getValue() + "); sparsify takes no keys and cannot see"
                         + " its free space. Add it to 'ignore' to sparsify the rest of the disk");
             }
@@ -102,6 +107,7 @@ final class GuestSparsifier {
         Set<String> readOnlyLvs = readOnlyLvs();
 
         List<Filesystem> fsReport = new ArrayList<>();
+        encrypted.forEach((dev, type) -> fsReport.add(new Filesystem(dev, type, Action.IGNORED, null, null, "encrypted")));
         for (Map.Entry<String, String> e : filesystems.entrySet()) {
             String fs = e.getKey();
             String type = e.getValue();
@@ -121,6 +127,29 @@ final class GuestSparsifier {
             vgReport.add(ignoredVgs.contains(vg) ? new VolumeGroup(vg, "ignored", null, null) : volumeGroup(vg));
         }
         return new SparsifyReport(options.inPlace() ? "in-place" : "copy", null, null, null, fsReport, vgReport);
+    }
+
+    /** Partitions, whole disks and LVs that are LUKS or BitLocker containers. */
+    private Map<String, String> encryptedContainers(Set<String> filesystems) throws LibGuestFSException {
+        Map<String, String> out = new TreeMap<>();
+        List<String> candidates = new ArrayList<>(List.of(g.list_devices()));
+        candidates.addAll(List.of(g.list_partitions()));
+        candidates.addAll(List.of(g.lvs()));
+        for (String dev : candidates) {
+            if (filesystems.contains(dev)) {
+                continue;
+            }
+            String type;
+            try {
+                type = g.vfs_type(dev);
+            } catch (LibGuestFSException noSignature) {
+                continue;
+            }
+            if (ENCRYPTED.contains(type)) {
+                out.put(dev, type);
+            }
+        }
+        return out;
     }
 
     private Filesystem sparsifyFilesystem(String fs, String type) throws LibGuestFSException {

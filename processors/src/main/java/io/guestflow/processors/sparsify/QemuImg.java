@@ -17,12 +17,8 @@ import java.util.concurrent.TimeUnit;
 /** The {@code qemu-img} calls of sparsify: overlays, conversion, and sizes. */
 final class QemuImg {
     private static final ObjectMapper JSON = new ObjectMapper();
-    /**
-     * Overlay clusters of 4 KiB: qcow2 drops the parts of a discard that do not
-     * cover whole clusters, so 64 KiB clusters would keep up to 60 KiB of deleted
-     * data at each edge of every trimmed extent.
-     */
-    static final int OVERLAY_CLUSTER_SIZE = 4096;
+    /** Upper bound of an overlay's L1 table, which qemu keeps in memory whole. */
+    private static final long MAX_L1_BYTES = 8L << 20;
 
     private QemuImg() {
     }
@@ -32,10 +28,28 @@ final class QemuImg {
     }
 
     /** A qcow2 overlay at {@code overlay} whose backing file is {@code backing} (never written through it). */
-    static void createOverlay(Path overlay, Path backing, String backingFormat) {
+    static void createOverlay(Path overlay, Path backing, String backingFormat, long virtualSize) {
         run(Duration.ofMinutes(2), "create overlay " + overlay, "qemu-img", "create", "-q", "-f", "qcow2",
-                "-o", "cluster_size=" + OVERLAY_CLUSTER_SIZE, "-F", backingFormat, "-b", backing.toAbsolutePath().toString(),
+                "-o", "cluster_size=" + overlayClusterSize(virtualSize), "-F", backingFormat, "-b", backing.toAbsolutePath().toString(),
                 overlay.toString());
+    }
+
+    /**
+     * The smallest overlay cluster (1 KiB, 4 KiB, else qemu's 64 KiB) whose L1
+     * table stays under {@link #MAX_L1_BYTES}. Small clusters matter because
+     * qcow2 ignores the parts of a discard that do not cover whole clusters:
+     * with 64 KiB clusters, every trimmed free extent of a 1 KiB-block ext4
+     * would keep deleted data at its edges, and the output those clusters.
+     */
+    static int overlayClusterSize(long virtualSize) {
+        for (int c : new int[] {1024, 4096}) {
+            // one L2 table is one cluster of 8-byte entries: it maps c * c / 8 bytes
+            long l1Bytes = (virtualSize / ((long) c * c / 8) + 1) * 8;
+            if (l1Bytes <= MAX_L1_BYTES) {
+                return c;
+            }
+        }
+        return 65536;
     }
 
     /**

@@ -127,7 +127,7 @@ public final class SparsifyJobOperation implements JobOperation {
         Path partial = null;
         try {
             overlay = Files.createTempFile(tmpDir, "guestflow-sparsify-", ".qcow2");
-            QemuImg.createOverlay(overlay, inputPath, info.format());
+            QemuImg.createOverlay(overlay, inputPath, info.format(), info.virtualSize());
             // created now, so an unwritable output folder fails before any appliance starts
             partial = createPartial(job, output);
         } catch (RuntimeException | IOException e) {
