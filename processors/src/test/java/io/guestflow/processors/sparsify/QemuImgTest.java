@@ -10,7 +10,7 @@ class QemuImgTest {
         assertThat(QemuImg.overlayClusterSize(400L << 20)).isEqualTo(1024);
         assertThat(QemuImg.overlayClusterSize(127L << 30)).as("L1 just under 8 MiB at 1 KiB clusters").isEqualTo(1024);
         assertThat(QemuImg.overlayClusterSize(128L << 30)).isEqualTo(4096);
-        assertThat(QemuImg.overlayClusterSize(2L << 40)).isEqualTo(4096);
+        assertThat(QemuImg.overlayClusterSize(1L << 40)).isEqualTo(4096);
         assertThat(QemuImg.overlayClusterSize(100L << 40)).isEqualTo(65536);
     }
 }
