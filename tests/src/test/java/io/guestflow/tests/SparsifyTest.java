@@ -3,10 +3,12 @@ package io.guestflow.tests;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.redhat.et.libguestfs.GuestFS;
 import io.guestflow.cli.GuestflowCli;
+import io.guestflow.engine.Engine;
+import io.guestflow.engine.EngineConfig;
 import io.guestflow.pool.ApplianceHandle;
 import io.guestflow.pool.Drive;
 import io.guestflow.pool.ErrorCode;
@@ -26,10 +28,22 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Properties;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -40,7 +54,7 @@ import org.slf4j.LoggerFactory;
 /**
  * sparsify on real appliances against virt-sparsify on the same fixture.
  * Launches: our copy mode (through bin/guestflow's command), our in-place
- * mode (through the executor the engine uses), one read-only launch that
+ * mode (a job through Kafka and the engine), one read-only launch that
  * checks the files and swap areas of both results, the encrypted-disk
  * refusal and the killed appliance; plus, on a cold cache, the fixture build
  * and virt-sparsify copy and in-place.
@@ -94,17 +108,47 @@ class SparsifyTest {
 
         inPlaceImage = Images.sparseCopy(fixture.image(SparsifyFixture.B), work.resolve("b-in-place.qcow2"));
         inPlaceBefore = Images.allocated(inPlaceImage);
-        ObjectNode options = JSON.createObjectNode().put("inPlace", true);
-        Job job = new Job("sparsify-in-place-test", "sparsify", List.of(new Job.Disk(inPlaceImage.toString(), "qcow2", null)),
-                null, options, 900, Map.of(), false);
-        SparsifyJobOperation op = new SparsifyJobOperation();
-        op.validate(job);
         t = System.nanoTime();
-        inPlaceReport = (SparsifyReport) JobExecutor.execute(pool, op, job, GuestEventListener.NONE, h -> { },
-                new JobExecutor.Attempt());
+        JsonNode result = submitThroughKafka("sparsify-in-place-test", "{\"jobId\":\"sparsify-in-place-test\",\"type\":\"sparsify\","
+                + "\"disks\":[{\"uri\":\"" + inPlaceImage.toUri() + "\",\"format\":\"qcow2\"}],\"options\":{\"inPlace\":true}}");
         inPlaceMillis = (System.nanoTime() - t) / 1_000_000;
+        assertThat(result.path("status").asText()).as(result.toString()).isEqualTo("SUCCEEDED");
+        inPlaceReport = JSON.treeToValue(result.path("output"), SparsifyReport.class);
 
         readResults();
+    }
+
+    /** The in-place job as users send it: a JSON job on the jobs topic of a real broker, the result from the results topic. */
+    private JsonNode submitThroughKafka(String jobId, String json) throws Exception {
+        Map<String, String> props = new HashMap<>();
+        props.put("guestflow.engine.image-root", work.toString());
+        props.put("guestflow.engine.output-root", Files.createDirectories(work.resolve("out")).toString());
+        props.put("guestflow.engine.data-dir", work.resolve("kafka").toString());
+        try (TestBroker broker = TestBroker.start();
+             Engine engine = Engine.start(EngineConfig.from(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(1))
+                     .withBootstrapServers(broker.bootstrapServers()))) {
+            Map<String, Object> client = new HashMap<>(Engine.clientProps(engine.config()));
+            try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(client, new StringSerializer(), new ByteArraySerializer())) {
+                producer.send(new ProducerRecord<>(engine.config().topics().jobs(), jobId, json.getBytes(StandardCharsets.UTF_8))).get();
+            }
+            Properties rp = new Properties();
+            rp.putAll(client);
+            rp.put("enable.auto.commit", "false");
+            try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(rp, new StringDeserializer(), new ByteArrayDeserializer())) {
+                List<TopicPartition> parts = Engine.partitions(reader, engine.config().topics().results());
+                reader.assign(parts);
+                reader.seekToBeginning(parts);
+                long deadline = System.nanoTime() + Duration.ofMinutes(15).toNanos();
+                while (System.nanoTime() < deadline) {
+                    for (ConsumerRecord<String, byte[]> r : reader.poll(Duration.ofMillis(500))) {
+                        if (jobId.equals(r.key())) {
+                            return JSON.readTree(r.value());
+                        }
+                    }
+                }
+                throw new AssertionError("no result for " + jobId + " within 15 minutes");
+            }
+        }
     }
 
     /** One read-only launch over both results: their VG names differ (A and B were built apart). */
