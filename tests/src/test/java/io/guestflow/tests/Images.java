@@ -20,8 +20,12 @@ final class Images {
     /** A copy that keeps the source's holes, so allocation comparisons start equal. */
     static Path sparseCopy(Path from, Path to) {
         VirtTool.run(Duration.ofMinutes(5), "cp", "--sparse=always", from.toString(), to.toString()).orFail("cp");
-        if (!to.toFile().exists()) {
-            throw new UncheckedIOException(new IOException("copy of " + from + " missing"));
+        // written back now: ext4 counts its extent blocks in st_blocks only after writeback,
+        // which would otherwise shift the "before" size by a block between two measurements
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(to, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.force(true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("copy of " + from + " to " + to, e);
         }
         return to;
     }
