@@ -215,7 +215,9 @@ class SparsifyTest {
         long after = Images.allocated(inPlaceImage);
         LOG.info("in-place: before {} B; ours after {} B in {} ms; virt-sparsify after {} B in {} ms",
                 inPlaceBefore, after, inPlaceMillis, oracle.allocatedAfter(), oracle.millis());
-        assertThat(oracle.allocatedBefore()).as("both start from the same allocation").isEqualTo(inPlaceBefore);
+        // the same image copied the same way; a block or two of host extent metadata may differ
+        assertThat(oracle.allocatedBefore()).as("both start from the same allocation")
+                .isCloseTo(inPlaceBefore, org.assertj.core.api.Assertions.within(64L << 10));
         assertThat(after).isLessThan(inPlaceBefore - (100L << 20));
         assertThat(after).isLessThanOrEqualTo(oracle.allocatedAfter() + oracle.allocatedAfter() / 100);
         assertThat(inPlaceReport.output().allocatedSize()).isEqualTo(after);
