@@ -1,6 +1,7 @@
 package io.guestflow.processors.job;
 
 import io.guestflow.processors.inspect.InspectJobOperation;
+import io.guestflow.processors.sparsify.SparsifyJobOperation;
 import io.guestflow.processors.sysprep.SysprepJobOperation;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,7 +32,8 @@ public final class OperationRegistry {
     public static OperationRegistry defaults(boolean sysprepHostScripts) {
         return new OperationRegistry()
                 .register(new InspectJobOperation())
-                .register(new SysprepJobOperation(sysprepHostScripts));
+                .register(new SysprepJobOperation(sysprepHostScripts))
+                .register(new SparsifyJobOperation());
     }
 
     public OperationRegistry register(JobOperation op) {
