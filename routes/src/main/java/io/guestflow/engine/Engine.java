@@ -86,7 +86,9 @@ public final class Engine implements AutoCloseable {
             }
             HandlePool pool = new HandlePool(cfg.pool());
             started.add(pool);
-            OperationRegistry registry = OperationRegistry.defaults(cfg.sysprepHostScripts());
+            String journalTopic = cfg.topics().journal();
+            OperationRegistry registry = OperationRegistry.defaults(cfg.sysprepHostScripts(),
+                    job -> new KafkaJournalSink(producer, journalTopic, job.jobId(), json));
             EventPublisher events = new EventPublisher(producer, cfg.topics().log(), cfg.instanceId(), json);
             JobRunner runner = new JobRunner(cfg, pool, registry, events);
             CamelContext camel = new DefaultCamelContext();

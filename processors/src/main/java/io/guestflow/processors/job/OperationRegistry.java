@@ -1,6 +1,8 @@
 package io.guestflow.processors.job;
 
 import io.guestflow.processors.inspect.InspectJobOperation;
+import io.guestflow.processors.journal.JournalJobOperation;
+import io.guestflow.processors.journal.JournalSink;
 import io.guestflow.processors.sparsify.SparsifyJobOperation;
 import io.guestflow.processors.sysprep.SysprepJobOperation;
 import java.util.LinkedHashMap;
@@ -30,10 +32,19 @@ public final class OperationRegistry {
      *                           {@code script} operation run commands on the engine host
      */
     public static OperationRegistry defaults(boolean sysprepHostScripts) {
+        return defaults(sysprepHostScripts, null);
+    }
+
+    /**
+     * @param journalSinks where journal jobs publish their entries; null for a
+     *                     registry that only validates jobs
+     */
+    public static OperationRegistry defaults(boolean sysprepHostScripts, JournalSink.Factory journalSinks) {
         return new OperationRegistry()
                 .register(new InspectJobOperation())
                 .register(new SysprepJobOperation(sysprepHostScripts))
-                .register(new SparsifyJobOperation());
+                .register(new SparsifyJobOperation())
+                .register(journalSinks == null ? JournalJobOperation.validateOnly() : new JournalJobOperation(journalSinks));
     }
 
     public OperationRegistry register(JobOperation op) {
