@@ -153,6 +153,8 @@ public final class SubmitCommand implements Callable<Integer> {
     private static int follow(KafkaConsumer<String, byte[]> c, EngineConfig cfg, String id, ObjectMapper json,
                               int timeoutSeconds) throws Exception {
         long deadline = System.currentTimeMillis() + (timeoutSeconds + 900L) * 1000;
+        // a console means a person watching: a bar redrawn in place; else (a pipe, a log file) plain lines
+        ProgressDisplay display = new ProgressDisplay(System.err, System.console() != null);
         while (System.currentTimeMillis() < deadline) {
             for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
                 if (!id.equals(r.key())) {
@@ -160,8 +162,9 @@ public final class SubmitCommand implements Callable<Integer> {
                 }
                 JsonNode v = json.readTree(r.value());
                 if (r.topic().equals(cfg.topics().log())) {
-                    printEvent(v);
+                    display.event(v);
                 } else if (r.topic().equals(cfg.topics().results())) {
+                    display.done();
                     System.out.println(json.writerWithDefaultPrettyPrinter().writeValueAsString(v));
                     return switch (v.path("status").asText()) {
                         case "SUCCEEDED" -> ExitCodes.OK;
@@ -171,19 +174,8 @@ public final class SubmitCommand implements Callable<Integer> {
                 }
             }
         }
+        display.done();
         System.err.println("guestflow: no result for job " + id + " in time");
         return ExitCodes.FAILED;
-    }
-
-    private static void printEvent(JsonNode e) {
-        String type = e.path("type").asText();
-        JsonNode d = e.path("data");
-        if (type.startsWith("io.guestflow.job.")) {
-            System.err.println("[" + e.path("time").asText() + "] " + type.substring("io.guestflow.job.".length()) + " " + d);
-        } else if (type.endsWith(".progress")) {
-            System.err.println("[" + e.path("time").asText() + "] progress " + d.path("percent").asText() + " %");
-        } else if (type.endsWith(".warning")) {
-            System.err.println("[" + e.path("time").asText() + "] warning: " + d.path("message").asText());
-        }
     }
 }

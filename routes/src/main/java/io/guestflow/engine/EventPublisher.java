@@ -29,6 +29,8 @@ public final class EventPublisher {
     private final String source;
     private final ObjectMapper json;
     private final Map<String, Long> lastProgress = new ConcurrentHashMap<>();
+    /** The libguestfs call each running job is in. */
+    private final Map<String, String> steps = new ConcurrentHashMap<>();
 
     public EventPublisher(Producer<String, byte[]> producer, String topic, String instanceId, ObjectMapper json) {
         this.producer = producer;
@@ -43,11 +45,19 @@ public final class EventPublisher {
     }
 
     /**
-     * A libguestfs event of the job's handle. Appliance messages and the call
-     * trace only when the job asked for debug; progress rate-limited.
+     * A libguestfs event of the job's handle, with the job's current step (the
+     * libguestfs call it is in). Appliance messages, the call trace and call
+     * entries only when the job asked for debug (or the configuration turned
+     * verbose/trace on); progress rate-limited per job, the final 100 % always
+     * published.
      */
     public void libguestfs(String jobId, GuestEvent e, boolean debug) {
-        if (!debug && (e.kind() == GuestEvent.Kind.APPLIANCE || e.kind() == GuestEvent.Kind.TRACE)) {
+        if (e.kind() == GuestEvent.Kind.ENTER) {
+            // libguestfs names each API call as it starts: that is the job's current step
+            steps.put(jobId, e.message());
+        }
+        if (!debug && (e.kind() == GuestEvent.Kind.APPLIANCE || e.kind() == GuestEvent.Kind.TRACE
+                || e.kind() == GuestEvent.Kind.ENTER)) {
             return;
         }
         if (e.kind() == GuestEvent.Kind.PROGRESS) {
@@ -62,6 +72,10 @@ public final class EventPublisher {
         ObjectNode data = json.createObjectNode();
         data.put("class", e.kind().name().toLowerCase(java.util.Locale.ROOT));
         data.put("message", e.message());
+        String step = steps.get(jobId);
+        if (step != null) {
+            data.put("step", step);
+        }
         if (e.kind() == GuestEvent.Kind.PROGRESS) {
             data.put("position", e.position());
             data.put("total", e.total());
@@ -73,6 +87,7 @@ public final class EventPublisher {
     /** Forgets per-job state once the job is done. */
     public void finished(String jobId) {
         lastProgress.remove(jobId);
+        steps.remove(jobId);
     }
 
     private void publish(String jobId, String type, Object data) {
