@@ -83,6 +83,8 @@ public final class JobExecutor {
                     if (!op.readOnly()) {
                         h.shutdown(); // a write that did not reach the disk is a failure, inside the deadline
                     }
+                } catch (JobRejectedException e) {
+                    throw e; // the operation judged the job impossible on what it found (e.g. a resize plan), before writing
                 } catch (Exception e) {
                     throw h.translate(e);
                 }

@@ -1,6 +1,7 @@
 package io.guestflow.processors.job;
 
 import io.guestflow.processors.inspect.InspectJobOperation;
+import io.guestflow.processors.resize.ResizeJobOperation;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,7 +21,8 @@ public final class OperationRegistry {
 
     public static OperationRegistry defaults() {
         return new OperationRegistry()
-                .register(new InspectJobOperation());
+                .register(new InspectJobOperation())
+                .register(new ResizeJobOperation());
     }
 
     public OperationRegistry register(JobOperation op) {
