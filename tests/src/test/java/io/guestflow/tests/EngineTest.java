@@ -226,7 +226,7 @@ class EngineTest {
         String disk = images.resolve(Image.BLANK_EXT4.fileName).toUri().toString();
         Map<String, String> rejected = new java.util.LinkedHashMap<>();
         rejected.put("bad-type", "{\"jobId\":\"bad-type\",\"type\":\"defrag\",\"disks\":[{\"uri\":\"" + disk + "\"}]}");
-        rejected.put("bad-unsupported", "{\"jobId\":\"bad-unsupported\",\"type\":\"resize\",\"disks\":[{\"uri\":\"" + disk + "\"}]}");
+        rejected.put("bad-unsupported", "{\"jobId\":\"bad-unsupported\",\"type\":\"journal\",\"disks\":[{\"uri\":\"" + disk + "\"}]}");
         rejected.put("bad-nodisks", "{\"jobId\":\"bad-nodisks\",\"type\":\"inspect\"}");
         rejected.put("bad-emptydisks", "{\"jobId\":\"bad-emptydisks\",\"type\":\"inspect\",\"disks\":[]}");
         rejected.put("bad-scheme", "{\"jobId\":\"bad-scheme\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"ftp://h/x.img\"}]}");
