@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -140,6 +141,8 @@ public final class ResizeJobOperation implements JobOperation {
         // beside the final name so the rename is atomic; a dot name so nobody takes it for a finished image
         Path temp = Files.createTempFile(dir, "." + finalPath.getFileName() + ".", ".resizing");
         try {
+            // a temp file is private (0600); the finished image gets the usual rw-r--r--
+            Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-r--r--"));
             createImage(temp, format, outputSize);
         } catch (RuntimeException | IOException | InterruptedException e) {
             Files.deleteIfExists(temp);

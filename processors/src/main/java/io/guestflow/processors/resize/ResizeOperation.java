@@ -297,7 +297,8 @@ public final class ResizeOperation {
                 grown.add(t.on(OUTPUT) + " (was " + t.source() + "): " + t.content().describe() + " grown with " + t.expandMethod());
             }
         }
-        if (options.expandContent()) {
+        if (options.expandContent() && !plan.lvExpansions().isEmpty()) {
+            g.vg_activate_all(true); // the filter change leaves the copy's LVs without device nodes
             for (ResizePlan.LvExpansion lv : plan.lvExpansions()) {
                 g.lvresize_free(lv.device(), 100);
                 if (lv.expandMethod() != null) {
