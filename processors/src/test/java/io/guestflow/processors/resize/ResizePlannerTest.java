@@ -84,7 +84,7 @@ class ResizePlannerTest {
             assertThat(t.source()).isEqualTo("/dev/sda2");
             assertThat(t.startSector()).isEqualTo(64);
         });
-        ResizePlan q = plan(bootroot(), "{\"ignore\":\"/dev/sda1\",\"noExtraPartition\":true}", 128 * MIB);
+        ResizePlan q = plan(bootroot(), "{\"ignore\":\"/dev/sda1\",\"noExtraPartition\":true}", 192 * MIB);
         assertThat(q.target().get(0).operation()).isEqualTo(ResizePlan.Operation.IGNORE);
         assertThat(q.target().get(0).copyBytes()).isZero();
     }
