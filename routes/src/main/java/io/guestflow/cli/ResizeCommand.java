@@ -21,6 +21,9 @@ public final class ResizeCommand implements Callable<Integer> {
     @Mixin
     GuestflowCli.Common common = new GuestflowCli.Common();
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--size", paramLabel = "SIZE", description = "Output disk size: absolute (10G, 512M) or relative to DISK (+1G). Default: DISK's size.")
     String size;
 
@@ -99,7 +102,9 @@ public final class ResizeCommand implements Callable<Integer> {
         ResizeJobOperation op = new ResizeJobOperation();
         Job.Output out = output == null ? null : new Job.Output(output, outputFormat);
         Object report = LocalJob.run(common, op, LocalJob.job(op.type(), List.of(disk), format, out, o, timeoutSeconds));
-        System.out.println(LocalJob.pretty(report));
+        // through picocli's writer (stdout by default), so an embedding caller can capture it
+        spec.commandLine().getOut().println(LocalJob.pretty(report));
+        spec.commandLine().getOut().flush();
         return ExitCodes.OK;
     }
 

@@ -20,9 +20,7 @@ import io.guestflow.processors.job.JobExecutor;
 import io.guestflow.processors.resize.ResizeJobOperation;
 import io.guestflow.processors.resize.ResizeReport;
 import io.guestflow.tests.ResizeFixtures.Disk;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -280,15 +278,11 @@ class ResizeDifferentialTest {
         args.addAll(s.args);
         args.add(ResizeFixtures.image(s.disk).toString());
         args.add(out.toString());
-        PrintStream stdout = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        int exit;
-        try {
-            System.setOut(new PrintStream(captured, true));
-            exit = GuestflowCli.commandLine().execute(args.toArray(String[]::new));
-        } finally {
-            System.setOut(stdout);
-        }
+        // picocli's writer, not System.out: the test JVM's stdout is surefire's channel to Maven
+        java.io.StringWriter captured = new java.io.StringWriter();
+        picocli.CommandLine cl = GuestflowCli.commandLine();
+        cl.setOut(new java.io.PrintWriter(captured, true));
+        int exit = cl.execute(args.toArray(String[]::new));
         assertThat(exit).as("bin/guestflow " + String.join(" ", args)).isZero();
         JsonNode json = JSON.readTree(captured.toString());
         return new ObjectMapper().findAndRegisterModules().treeToValue(json, ResizeReport.class);
