@@ -1,5 +1,8 @@
 package io.guestflow.pool;
 
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.StandardOpenOption;
 import com.redhat.et.libguestfs.GuestFS;
 import com.redhat.et.libguestfs.LibGuestFSException;
 import java.io.IOException;
@@ -29,6 +32,8 @@ public final class ApplianceHandle implements AutoCloseable {
     private final String id;
     private final GuestFS g;
     private final Path tmpDir;
+    private FileChannel ownerLockChannel;
+    private FileLock ownerLock;
     private final ScheduledExecutorService timer;
     private final List<Drive> drives = new ArrayList<>();
     private volatile int pid = -1;
@@ -47,6 +52,11 @@ public final class ApplianceHandle implements AutoCloseable {
             // a private directory per handle: libguestfs puts its overlay here, so the
             // qemu command line names it and a launch that hangs can be found and killed
             this.tmpDir = Files.createTempDirectory(config.tmpDir(), "h-");
+            // held while the handle lives: other processes' sweepers must not take this directory
+            // (with writable drives nothing on qemu's command line names it)
+            this.ownerLockChannel = FileChannel.open(tmpDir.resolve(StaleDirSweeper.OWNER_LOCK),
+                    StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            this.ownerLock = ownerLockChannel.lock();
         } catch (IOException e) {
             throw new GuestflowException(ErrorCode.LAUNCH_FAILED, "cannot create handle directory under " + config.tmpDir() + ": " + e.getMessage(), e);
         }
@@ -263,6 +273,16 @@ public final class ApplianceHandle implements AutoCloseable {
     }
 
     private void deleteTmpDir() {
+        try {
+            if (ownerLock != null) {
+                ownerLock.release();
+            }
+            if (ownerLockChannel != null) {
+                ownerLockChannel.close();
+            }
+        } catch (IOException e) {
+            LOG.debug("handle {}: cannot release its directory lock: {}", id, e.getMessage());
+        }
         try {
             FileTrees.delete(tmpDir);
         } catch (IOException e) {

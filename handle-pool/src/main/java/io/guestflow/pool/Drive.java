@@ -18,10 +18,15 @@ import java.util.regex.Pattern;
  * {@code http(s)://} and {@code ssh://} map to libguestfs's protocol/server
  * options and are opened by qemu itself.
  *
- * @param format {@code null} means "detect with qemu-img before launch";
- *               libguestfs always receives an explicit format.
+ * @param format    {@code null} means "detect with qemu-img before launch";
+ *                  libguestfs always receives an explicit format.
+ * @param discard   libguestfs's {@code discard} ({@code disable}, {@code enable},
+ *                  {@code besteffort}); {@code null} leaves libguestfs's default
+ * @param cachemode libguestfs's {@code cachemode} ({@code writeback}, {@code unsafe});
+ *                  {@code null} leaves the default. {@code unsafe} is only for
+ *                  throw-away overlays: writes are flushed when qemu exits, not before.
  */
-public record Drive(URI uri, String format, boolean readOnly, String label) {
+public record Drive(URI uri, String format, boolean readOnly, String label, String discard, String cachemode) {
 
     /** Formats qemu can open that make sense as guest disks. */
     public static final Set<String> FORMATS =
@@ -38,7 +43,21 @@ public record Drive(URI uri, String format, boolean readOnly, String label) {
         return uriOrPath == null ? "null" : CREDENTIALS.matcher(uriOrPath.toString()).replaceAll("://***@");
     }
 
+    private static final Set<String> DISCARD = Set.of("disable", "enable", "besteffort");
+    private static final Set<String> CACHEMODES = Set.of("writeback", "unsafe");
+
+    /** A drive with libguestfs's default discard and cache mode. */
+    public Drive(URI uri, String format, boolean readOnly, String label) {
+        this(uri, format, readOnly, label, null, null);
+    }
+
     public Drive {
+        if (discard != null && !DISCARD.contains(discard)) {
+            throw new GuestflowException(ErrorCode.INVALID_DRIVE, "unknown discard mode '" + discard + "' (known: " + DISCARD + ")");
+        }
+        if (cachemode != null && !CACHEMODES.contains(cachemode)) {
+            throw new GuestflowException(ErrorCode.INVALID_DRIVE, "unknown cache mode '" + cachemode + "' (known: " + CACHEMODES + ")");
+        }
         if (uri == null) {
             throw new GuestflowException(ErrorCode.INVALID_DRIVE, "drive has no URI");
         }
@@ -86,15 +105,25 @@ public record Drive(URI uri, String format, boolean readOnly, String label) {
     }
 
     public Drive withFormat(String newFormat) {
-        return new Drive(uri, newFormat, readOnly, label);
+        return new Drive(uri, newFormat, readOnly, label, discard, cachemode);
     }
 
     public Drive withReadOnly(boolean ro) {
-        return new Drive(uri, format, ro, label);
+        return new Drive(uri, format, ro, label, discard, cachemode);
     }
 
     public Drive withLabel(String newLabel) {
-        return new Drive(uri, format, readOnly, newLabel);
+        return new Drive(uri, format, readOnly, newLabel, discard, cachemode);
+    }
+
+    /** This drive with libguestfs's {@code discard} mode (trim requests reach the image as holes). */
+    public Drive withDiscard(String mode) {
+        return new Drive(uri, format, readOnly, label, mode, cachemode);
+    }
+
+    /** This drive with libguestfs's {@code cachemode}. */
+    public Drive withCachemode(String mode) {
+        return new Drive(uri, format, readOnly, label, discard, mode);
     }
 
     public boolean isLocal() {
@@ -138,6 +167,12 @@ public record Drive(URI uri, String format, boolean readOnly, String label) {
         o.put("readonly", readOnly);
         if (label != null) {
             o.put("label", label);
+        }
+        if (discard != null) {
+            o.put("discard", discard);
+        }
+        if (cachemode != null) {
+            o.put("cachemode", cachemode);
         }
         if (!isLocal()) {
             String scheme = uri.getScheme().toLowerCase(Locale.ROOT);

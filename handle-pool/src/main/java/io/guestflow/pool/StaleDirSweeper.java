@@ -1,5 +1,9 @@
 package io.guestflow.pool;
 
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.StandardOpenOption;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,13 +21,19 @@ import org.slf4j.LoggerFactory;
  * libguestfs's socket directories ({@code /tmp/libguestfsXXXXXX}) and our
  * per-handle directories. A directory is stale when it is older than
  * {@link #MIN_AGE} (a launch creates it a moment before it binds its
- * sockets), no running process names it on its command line (a live
- * appliance's qemu always does) and no open unix socket lives in it (the
- * library's end of a live appliance's channel, listed in /proc/net/unix).
+ * sockets), no running process names it on its command line, no open unix
+ * socket lives in it (listed in /proc/net/unix), AND it shows it was
+ * abandoned: it holds a socket file nobody listens on any more, or it is a
+ * handle directory whose owner lock ({@link #OWNER_LOCK}) no process holds.
+ * Anything else is left alone: a libguestfs temporary directory without
+ * sockets may belong to a virt tool running right now (its qemu need not
+ * name it), and deleting it breaks that tool's next call.
  */
 public final class StaleDirSweeper {
     private static final Logger LOG = LoggerFactory.getLogger(StaleDirSweeper.class);
     static final Duration MIN_AGE = Duration.ofSeconds(10);
+    /** The file in a handle directory that its owning process keeps locked while the handle lives. */
+    public static final String OWNER_LOCK = ".owner.lock";
 
     private StaleDirSweeper() {
     }
@@ -51,7 +61,7 @@ public final class StaleDirSweeper {
         cmdlines.add(HostInfo.openUnixSockets());
         for (Path dir : candidates) {
             String name = dir.toString();
-            if (cmdlines.stream().noneMatch(c -> c.contains(name))) {
+            if (cmdlines.stream().noneMatch(c -> c.contains(name)) && abandoned(dir)) {
                 deleteTree(dir);
                 if (!Files.exists(dir)) {
                     removed.add(dir);
@@ -63,6 +73,40 @@ public final class StaleDirSweeper {
                     removed.size() == 1 ? "y" : "ies", removed);
         }
         return removed;
+    }
+
+    /** A dead socket file inside, or an owner lock nobody holds. */
+    private static boolean abandoned(Path dir) {
+        Path lock = dir.resolve(OWNER_LOCK);
+        if (Files.isRegularFile(lock)) {
+            try (FileChannel ch = FileChannel.open(lock, StandardOpenOption.WRITE)) {
+                FileLock l = ch.tryLock();
+                if (l == null) {
+                    return false; // another process holds it
+                }
+                l.release();
+                return true;
+            } catch (OverlappingFileLockException e) {
+                return false; // this process holds it
+            } catch (IOException e) {
+                return false;
+            }
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.anyMatch(StaleDirSweeper::isSocketFile);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** A unix socket is neither a regular file, a directory nor a link. */
+    private static boolean isSocketFile(Path p) {
+        try {
+            return Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS).isOther();
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static boolean olderThan(Path p, Instant cutoff) {

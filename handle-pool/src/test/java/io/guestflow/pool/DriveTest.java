@@ -27,6 +27,18 @@ class DriveTest {
     }
 
     @Test
+    void discardAndCachemodeReachAddDriveOnlyWhenSet() {
+        Drive d = Drive.of("/var/images/a.qcow2").withFormat("qcow2").withReadOnly(false)
+                .withDiscard("enable").withCachemode("unsafe");
+        assertThat(d.addDriveOptions()).containsEntry("discard", "enable").containsEntry("cachemode", "unsafe");
+        assertThat(d.withFormat("raw").discard()).as("kept by the with-methods").isEqualTo("enable");
+        assertThat(Drive.of("/var/images/a.qcow2").withFormat("qcow2").addDriveOptions())
+                .doesNotContainKeys("discard", "cachemode");
+        GuestflowException e = catchThrowableOfType(() -> d.withDiscard("always"), GuestflowException.class);
+        assertThat(e.code()).isEqualTo(ErrorCode.INVALID_DRIVE);
+    }
+
+    @Test
     void nbdMapsToProtocolAndTcpServer() {
         Drive d = Drive.of("nbd://storage.example:10809/export1").withFormat("raw");
         Map<String, Object> o = d.addDriveOptions();

@@ -86,7 +86,7 @@ public final class Engine implements AutoCloseable {
             }
             HandlePool pool = new HandlePool(cfg.pool());
             started.add(pool);
-            OperationRegistry registry = OperationRegistry.defaults();
+            OperationRegistry registry = OperationRegistry.defaults(cfg.sysprepHostScripts());
             EventPublisher events = new EventPublisher(producer, cfg.topics().log(), cfg.instanceId(), json);
             JobRunner runner = new JobRunner(cfg, pool, registry, events);
             CamelContext camel = new DefaultCamelContext();

@@ -20,11 +20,12 @@ import java.util.Map;
  * @param maxAttempts      runs of one job when its appliance fails to launch or crashes
  * @param retryBackoff     wait before the first retry; doubles each time
  * @param maxJobTimeout    the longest timeoutSeconds a job may ask; sizes max.poll.interval.ms
+ * @param sysprepHostScripts whether sysprep jobs may run their {@code scripts} on this host (off: rejected)
  */
 public record EngineConfig(String bootstrapServers, String groupId, Topics topics, int consumers, int maxAttempts,
                            Duration retryBackoff, Duration maxJobTimeout, Path imageRoot, Path outputRoot,
                            Path dataDir, int jobPartitions, Duration pollTimeout, String instanceId,
-                           Map<String, String> kafka, PoolConfig pool) {
+                           Map<String, String> kafka, PoolConfig pool, boolean sysprepHostScripts) {
 
     /** Topic names. */
     public record Topics(String jobs, String results, String log, String journal, String dlq) {
@@ -56,7 +57,7 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
         }
         String[] known = {"bootstrap-servers", "group-id", "topic.jobs", "topic.results", "topic.log", "topic.journal",
             "topic.dlq", "consumers", "max-attempts", "retry-backoff-ms", "max-job-timeout-seconds", "image-root",
-            "output-root", "data-dir", "job-partitions", "poll-timeout-ms", "instance-id"};
+            "output-root", "data-dir", "job-partitions", "poll-timeout-ms", "instance-id", "sysprep-host-scripts"};
         for (String k : known) {
             String v = env.get(envName(PREFIX + k));
             if (v != null) {
@@ -88,7 +89,8 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
                     Duration.ofMillis(Long.parseLong(str(all, "poll-timeout-ms", "500"))),
                     str(all, "instance-id", defaultInstanceId()),
                     Map.copyOf(kafka),
-                    PoolConfig.fromProperties(all, env));
+                    PoolConfig.fromProperties(all, env),
+                    bool(str(all, "sysprep-host-scripts", "false")));
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("bad number in " + PREFIX + "* settings: " + e.getMessage(), e);
         }
@@ -96,12 +98,19 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
 
     public EngineConfig withBootstrapServers(String servers) {
         return new EngineConfig(servers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout, imageRoot,
-                outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool);
+                outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts);
     }
 
     public EngineConfig withPool(PoolConfig p) {
         return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
-                imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, p);
+                imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, p, sysprepHostScripts);
+    }
+
+    private static boolean bool(String v) {
+        if (!v.equals("true") && !v.equals("false")) {
+            throw new IllegalArgumentException(PREFIX + "sysprep-host-scripts must be true or false, got " + v);
+        }
+        return Boolean.parseBoolean(v);
     }
 
     static String envName(String key) {

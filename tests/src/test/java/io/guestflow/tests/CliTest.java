@@ -32,13 +32,27 @@ class CliTest {
 
     @Test
     void everyCommandHasHelp() {
-        for (String[] args : new String[][] {{"--help"}, {"inspect", "--help"}, {"sample", "--help"}}) {
+        for (String[] args : new String[][] {{"--help"}, {"inspect", "--help"}, {"sample", "--help"}, {"sysprep", "--help"}}) {
             Outcome o = run(args);
             assertThat(o.exit()).as(String.join(" ", args)).isZero();
             assertThat(o.out()).contains("Usage:");
         }
         assertThat(run("--help").out()).contains("Exit codes:").contains("inspect");
         assertThat(run("inspect", "--help").out()).contains("--xml").contains("--format").contains("--verbose");
+    }
+
+    @Test
+    void sysprepListsVirtSysprepsOperationsAndRejectsUnknownOnesBeforeLaunch() {
+        Outcome list = run("sysprep", "--list-operations");
+        assertThat(list.exit()).isZero();
+        assertThat(list.out().lines()).hasSize(43).contains("ssh-hostkeys * Remove the SSH host keys in the guest",
+                "user-account   Remove the user accounts in the guest");
+        Outcome bad = run("sysprep", "--operations", "+no-such-op", dir.resolve("x.qcow2").toString());
+        assertThat(bad.exit()).isEqualTo(ExitCodes.BAD_INPUT);
+        assertThat(bad.err()).contains("unknown sysprep operation 'no-such-op'").contains("tmp-files");
+        Outcome scripts = run("sysprep", "--script", "rm -rf etc", dir.resolve("x.qcow2").toString());
+        assertThat(scripts.exit()).isEqualTo(ExitCodes.BAD_INPUT);
+        assertThat(scripts.err()).contains("sysprep-host-scripts");
     }
 
     @Test

@@ -226,7 +226,7 @@ class EngineTest {
         String disk = images.resolve(Image.BLANK_EXT4.fileName).toUri().toString();
         Map<String, String> rejected = new java.util.LinkedHashMap<>();
         rejected.put("bad-type", "{\"jobId\":\"bad-type\",\"type\":\"defrag\",\"disks\":[{\"uri\":\"" + disk + "\"}]}");
-        rejected.put("bad-unsupported", "{\"jobId\":\"bad-unsupported\",\"type\":\"journal\",\"disks\":[{\"uri\":\"" + disk + "\"}]}");
+        rejected.put("bad-unsupported", "{\"jobId\":\"bad-unsupported\",\"type\":\"pipeline\",\"disks\":[{\"uri\":\"" + disk + "\"}]}");
         rejected.put("bad-nodisks", "{\"jobId\":\"bad-nodisks\",\"type\":\"inspect\"}");
         rejected.put("bad-emptydisks", "{\"jobId\":\"bad-emptydisks\",\"type\":\"inspect\",\"disks\":[]}");
         rejected.put("bad-scheme", "{\"jobId\":\"bad-scheme\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"ftp://h/x.img\"}]}");
@@ -316,5 +316,54 @@ class EngineTest {
         }
         assertThat(maxQemu.get()).as("appliances at once").isBetween(1, 2);
         assertThat(engine.pool().metrics().capacity()).isEqualTo(2);
+    }
+
+    /**
+     * The sysprep job type through Kafka: a dry run reports what it would do
+     * and changes no byte of the image; an unknown operation is REJECTED with
+     * the valid names; a disk without an operating system is REJECTED.
+     */
+    @Test
+    @Order(5)
+    void sysprepJobsThroughKafka() throws Exception {
+        Path debian = images.resolve(Image.DEBIAN_LVM.fileName);
+        String before = Fixtures.sha256(debian);
+        java.nio.file.attribute.FileTime mtime = Files.getLastModifiedTime(debian);
+        produce("seal-dry", "{\"jobId\":\"seal-dry\",\"type\":\"sysprep\",\"disks\":[{\"uri\":\"" + debian.toUri()
+                + "\"}],\"options\":{\"dryRun\":true,\"hostname\":\"web02\"}}");
+        produce("seal-unknown-op", "{\"jobId\":\"seal-unknown-op\",\"type\":\"sysprep\",\"disks\":[{\"uri\":\""
+                + debian.toUri() + "\"}],\"options\":{\"operations\":[\"-bash-histroy\"]}}");
+        produce("seal-no-os", "{\"jobId\":\"seal-no-os\",\"type\":\"sysprep\",\"disks\":[{\"uri\":\""
+                + images.resolve(Image.BLANK_EXT4.fileName).toUri() + "\"}],\"options\":{\"dryRun\":true,\"rootPassword\":\"s3cr3t-pw\"}}");
+
+        JsonNode unknown = awaitResult("seal-unknown-op", Duration.ofMinutes(2));
+        assertThat(unknown.path("status").asText()).isEqualTo("REJECTED");
+        assertThat(unknown.path("error").path("message").asText())
+                .contains("unknown sysprep operation 'bash-histroy'").contains("bash-history");
+
+        JsonNode dry = awaitResult("seal-dry", Duration.ofMinutes(10));
+        assertThat(dry.path("status").asText()).as(dry.toString()).isEqualTo("SUCCEEDED");
+        JsonNode guest = dry.path("output").path("guests").get(0);
+        assertThat(dry.path("output").path("dryRun").asBoolean()).isTrue();
+        assertThat(guest.path("hostname").asText()).isEqualTo("web01");
+        List<String> ran = new ArrayList<>();
+        guest.path("operations").forEach(o -> {
+            if (o.path("ran").asBoolean()) {
+                ran.add(o.path("name").asText());
+            }
+        });
+        assertThat(ran).contains("machine-id", "customize", "lvm-uuids").doesNotContain("rhn-systemid");
+        assertThat(Fixtures.sha256(debian)).as("a dry run changes no byte").isEqualTo(before);
+        assertThat(Files.getLastModifiedTime(debian)).isEqualTo(mtime);
+
+        JsonNode noOs = awaitResult("seal-no-os", Duration.ofMinutes(10));
+        assertThat(noOs.path("status").asText()).as(noOs.toString()).isEqualTo("REJECTED");
+        assertThat(noOs.path("error").path("message").asText()).contains("no operating system");
+
+        // the root password is a secret: nowhere in the result or the job's events
+        drain(Duration.ofSeconds(2));
+        assertThat(noOs.toString()).doesNotContain("s3cr3t-pw");
+        assertThat(values("log", "seal-no-os")).isNotEmpty()
+                .allSatisfy(e -> assertThat(e.toString()).doesNotContain("s3cr3t-pw"));
     }
 }

@@ -84,7 +84,7 @@ public final class JobExecutor {
                         h.shutdown(); // a write that did not reach the disk is a failure, inside the deadline
                     }
                 } catch (JobRejectedException e) {
-                    throw e; // the operation judged the job impossible on what it found (e.g. a resize plan), before writing
+                    throw e; // the guest or the plan showed the job cannot apply (no OS to seal, an impossible resize): REJECTED
                 } catch (Exception e) {
                     throw h.translate(e);
                 }

@@ -2,6 +2,8 @@ package io.guestflow.processors.job;
 
 import io.guestflow.processors.inspect.InspectJobOperation;
 import io.guestflow.processors.resize.ResizeJobOperation;
+import io.guestflow.processors.sparsify.SparsifyJobOperation;
+import io.guestflow.processors.sysprep.SysprepJobOperation;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,9 +21,20 @@ public final class OperationRegistry {
 
     private final Map<String, JobOperation> operations = new LinkedHashMap<>();
 
+    /** Every implemented operation, with host scripts of sysprep refused. */
     public static OperationRegistry defaults() {
+        return defaults(false);
+    }
+
+    /**
+     * @param sysprepHostScripts the configuration switch that lets sysprep's
+     *                           {@code script} operation run commands on the engine host
+     */
+    public static OperationRegistry defaults(boolean sysprepHostScripts) {
         return new OperationRegistry()
                 .register(new InspectJobOperation())
+                .register(new SysprepJobOperation(sysprepHostScripts))
+                .register(new SparsifyJobOperation())
                 .register(new ResizeJobOperation());
     }
 

@@ -1,0 +1,309 @@
+package io.guestflow.processors.sparsify;
+
+import com.redhat.et.libguestfs.GuestFS;
+import com.redhat.et.libguestfs.LV;
+import com.redhat.et.libguestfs.LibGuestFSException;
+import com.redhat.et.libguestfs.StatVFS;
+import io.guestflow.pool.ErrorCode;
+import io.guestflow.pool.GuestflowException;
+import io.guestflow.processors.sparsify.SparsifyReport.Action;
+import io.guestflow.processors.sparsify.SparsifyReport.Filesystem;
+import io.guestflow.processors.sparsify.SparsifyReport.VolumeGroup;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The part of sparsify that runs on the launched appliance: turns the free
+ * space of every filesystem, swap area and volume group of the attached disk
+ * into discarded (or zeroed) blocks, without touching a byte of data.
+ *
+ * <p>Copy mode works on a job-owned overlay: a discard there makes the
+ * overlay's clusters read as zeroes, which the conversion then leaves out;
+ * where a filesystem cannot trim, its free space is filled with zeroes
+ * instead. In place, discards reach the image file as holes; a filesystem
+ * that cannot trim is reported and left alone (zeroes would not shrink it).
+ *
+ * <p>Everything that could refuse the job (encrypted filesystems, names in
+ * {@code ignore}/{@code zero} that the guest does not have) is checked
+ * before the first write.
+ */
+final class GuestSparsifier {
+    private static final Logger LOG = LoggerFactory.getLogger(GuestSparsifier.class);
+    /** vfs types of encrypted containers: their free space is invisible without a key. */
+    private static final Set<String> ENCRYPTED = Set.of("crypto_LUKS", "BitLocker");
+    /** The x86 (4 KiB page) swap signature sits in the last 10 bytes of the first page. */
+    private static final long SWAP_SIGNATURE_OFFSET = 4086;
+    private static final long ST_RDONLY = 0x1;
+
+    private final GuestFS g;
+    private final SparsifyOptions options;
+    /** In place: the host's allocation of the image now; null in copy mode. */
+    private final LongSupplier allocation;
+
+    GuestSparsifier(GuestFS g, SparsifyOptions options, LongSupplier allocation) {
+        this.g = g;
+        this.options = options;
+        this.allocation = allocation;
+    }
+
+    SparsifyReport run() throws LibGuestFSException {
+        if (options.inPlace() && !g.feature_available(new String[] {"fstrim"})) {
+            throw new GuestflowException(ErrorCode.OPERATION_FAILED,
+                    "this libguestfs appliance cannot discard (no fstrim): in-place sparsify is impossible, use copy mode");
+        }
+        // sorted like the virt tool, so results list devices in a stable order
+        Map<String, String> filesystems = new TreeMap<>(g.list_filesystems());
+        Set<String> vgs = new java.util.TreeSet<>(List.of(g.vgs()));
+        Set<String> ignoredDevices = new HashSet<>();
+        Set<String> ignoredVgs = new HashSet<>();
+        // list_filesystems leaves encrypted containers out: find them among the other block devices
+        Map<String, String> encrypted = encryptedContainers(filesystems.keySet());
+        Map<String, String> canonical = new HashMap<>();
+        for (String fs : filesystems.keySet()) {
+            canonical.put(g.canonical_device_name(fs), fs);
+        }
+        for (String dev : encrypted.keySet()) {
+            canonical.put(g.canonical_device_name(dev), dev);
+        }
+        for (String name : options.ignore()) {
+            if (name.startsWith("/dev/")) {
+                String fs = canonical.get(g.canonical_device_name(name));
+                if (fs == null) {
+                    throw refuse("ignore names " + name + ", which is not a filesystem of this guest (it has: "
+                            + String.join(", ", filesystems.keySet()) + ")");
+                }
+                ignoredDevices.add(fs);
+            } else if (vgs.contains(name)) {
+                ignoredVgs.add(name);
+            } else {
+                throw refuse("ignore names " + name + ", which is neither a device path nor a volume group of this guest"
+                        + " (volume groups: " + String.join(", ", vgs) + ")");
+            }
+        }
+        Set<String> zeroDevices = new HashSet<>();
+        for (String name : options.zero()) {
+            String fs = canonical.get(g.canonical_device_name(name));
+            if (fs == null || encrypted.containsKey(fs)) {
+                throw refuse("zero names " + name + ", which is not a filesystem or swap area of this guest (it has: "
+                        + String.join(", ", filesystems.keySet()) + ")");
+            }
+            zeroDevices.add(fs);
+        }
+        for (Map.Entry<String, String> e : encrypted.entrySet()) {
+            if (!ignoredDevices.contains(e.getKey())) {
+                throw refuse(e.getKey() + " is encrypted (" + e.getValue() + "); sparsify takes no keys and cannot see"
+                        + " its free space. Add it to 'ignore' to sparsify the rest of the disk");
+            }
+        }
+        Set<String> readOnlyLvs = readOnlyLvs();
+
+        List<Filesystem> fsReport = new ArrayList<>();
+        encrypted.forEach((dev, type) -> fsReport.add(new Filesystem(dev, type, Action.IGNORED, null, null, "encrypted")));
+        for (Map.Entry<String, String> e : filesystems.entrySet()) {
+            String fs = e.getKey();
+            String type = e.getValue();
+            if (ignoredDevices.contains(fs)) {
+                fsReport.add(new Filesystem(fs, type, Action.IGNORED, null, null, null));
+            } else if (readOnlyLvs.contains(fs)) {
+                fsReport.add(new Filesystem(fs, type, Action.SKIPPED_READ_ONLY, null, null, "read-only logical volume"));
+            } else {
+                long before = allocated();
+                Filesystem done = zeroDevices.contains(fs) ? zeroDevice(fs, type) : sparsifyFilesystem(fs, type);
+                fsReport.add(withReclaimed(done, before));
+            }
+            g.umount_all();
+        }
+        List<VolumeGroup> vgReport = new ArrayList<>();
+        for (String vg : vgs) {
+            vgReport.add(ignoredVgs.contains(vg) ? new VolumeGroup(vg, "ignored", null, null) : volumeGroup(vg));
+        }
+        return new SparsifyReport(options.inPlace() ? "in-place" : "copy", null, null, null, fsReport, vgReport);
+    }
+
+    /** Partitions, whole disks and LVs that are LUKS or BitLocker containers. */
+    private Map<String, String> encryptedContainers(Set<String> filesystems) throws LibGuestFSException {
+        Map<String, String> out = new TreeMap<>();
+        List<String> candidates = new ArrayList<>(List.of(g.list_devices()));
+        candidates.addAll(List.of(g.list_partitions()));
+        candidates.addAll(List.of(g.lvs()));
+        for (String dev : candidates) {
+            if (filesystems.contains(dev)) {
+                continue;
+            }
+            String type;
+            try {
+                type = g.vfs_type(dev);
+            } catch (LibGuestFSException noSignature) {
+                continue;
+            }
+            if (ENCRYPTED.contains(type)) {
+                out.put(dev, type);
+            }
+        }
+        return out;
+    }
+
+    private Filesystem sparsifyFilesystem(String fs, String type) throws LibGuestFSException {
+        try {
+            g.mount_options("", fs, "/");
+        } catch (LibGuestFSException notMountable) {
+            if ("swap".equals(type) && isLinuxSwap(fs)) {
+                return recreateSwap(fs, type);
+            }
+            return new Filesystem(fs, type, Action.SKIPPED_NOT_MOUNTABLE, null, null,
+                    "swap".equals(type) ? "swap area without a 4 KiB-page signature (hibernated?)" : firstLine(notMountable));
+        }
+        StatVFS st = g.statvfs("/");
+        if (st.flag != -1 && (st.flag & ST_RDONLY) != 0) {
+            return new Filesystem(fs, type, Action.SKIPPED_READ_ONLY, null, null, "mounted read-only");
+        }
+        if ("btrfs".equals(type) && isReadOnlyBtrfsSnapshot()) {
+            return new Filesystem(fs, type, Action.SKIPPED_READ_ONLY, null, null, "read-only btrfs snapshot");
+        }
+        long free = st.bfree * st.frsize;
+        try {
+            g.fstrim("/");
+            return new Filesystem(fs, type, Action.TRIMMED, free, null, null);
+        } catch (LibGuestFSException trimFailed) {
+            if (options.inPlace()) {
+                if (firstLine(trimFailed).contains("not supported")) {
+                    LOG.warn("fstrim is not supported on {} ({}): its free space stays allocated", fs, type);
+                    return new Filesystem(fs, type, Action.TRIM_UNSUPPORTED, null, null, firstLine(trimFailed));
+                }
+                throw trimFailed;
+            }
+            // copy mode: zeroes are as good as holes, since the conversion skips them
+            g.zero_free_space("/");
+            return new Filesystem(fs, type, Action.ZEROED_FREE_SPACE, free, null, "fstrim failed: " + firstLine(trimFailed));
+        }
+    }
+
+    private boolean isLinuxSwap(String dev) {
+        try {
+            return "SWAPSPACE2".equals(g.pread_device(dev, 10, SWAP_SIGNATURE_OFFSET));
+        } catch (LibGuestFSException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Swap contents are garbage once the guest is off: discard them all and
+     * write a fresh header with the old label and UUID, so fstab entries and
+     * resume= parameters that name them still match.
+     */
+    private Filesystem recreateSwap(String dev, String type) throws LibGuestFSException {
+        String uuid = g.vfs_uuid(dev);
+        String label = g.vfs_label(dev);
+        long size = g.blockdev_getsize64(dev);
+        discardOrZero(dev);
+        Map<String, Object> mkswap = new HashMap<>();
+        if (!uuid.isEmpty()) {
+            mkswap.put("uuid", uuid);
+        }
+        if (!label.isEmpty()) {
+            mkswap.put("label", label);
+        }
+        g.mkswap(dev, mkswap);
+        return new Filesystem(dev, type, Action.SWAP_RECREATED, size, null, null);
+    }
+
+    private Filesystem zeroDevice(String dev, String type) throws LibGuestFSException {
+        long size = g.blockdev_getsize64(dev);
+        if (options.inPlace()) {
+            // zeroes first: a discard alone may leave old data readable on devices that do not zero on discard
+            g.zero_device(dev);
+            g.blkdiscard(dev);
+        } else {
+            g.zero_device(dev);
+        }
+        return new Filesystem(dev, type, Action.DEVICE_ZEROED, size, null, null);
+    }
+
+    /** Copy mode: a discard on the overlay reads back as zeroes; fall back to writing them. In place: discard. */
+    private void discardOrZero(String dev) throws LibGuestFSException {
+        try {
+            g.blkdiscard(dev);
+        } catch (LibGuestFSException e) {
+            if (options.inPlace()) {
+                throw e;
+            }
+            g.zero_device(dev);
+        }
+    }
+
+    /** The unused extents of a volume group, through a temporary LV that takes all of them. */
+    private VolumeGroup volumeGroup(String vg) throws LibGuestFSException {
+        String lv = "gfsparsify" + Long.toHexString(new SecureRandom().nextLong() & 0xffffffffL);
+        String dev = "/dev/" + vg + "/" + lv;
+        try {
+            g.lvcreate_free(lv, vg, 100);
+        } catch (LibGuestFSException noFreeExtents) {
+            return new VolumeGroup(vg, "no-free-space", 0L, null);
+        }
+        long before = allocated();
+        try {
+            long size = g.blockdev_getsize64(dev);
+            discardOrZero(dev);
+            g.sync();
+            Long reclaimed = allocation == null ? null : before - allocated();
+            return new VolumeGroup(vg, options.inPlace() ? "discarded" : "free-space-cleared", size, reclaimed);
+        } finally {
+            g.lvremove(dev);
+        }
+    }
+
+    private Set<String> readOnlyLvs() throws LibGuestFSException {
+        // lvs_full has the attributes but no VG; lvuuid joins it to lvs()'s /dev/VG/LV names
+        Map<String, String> attrByUuid = new HashMap<>();
+        for (LV lv : g.lvs_full()) {
+            attrByUuid.put(lv.lv_uuid.replace("-", ""), lv.lv_attr);
+        }
+        Set<String> out = new HashSet<>();
+        for (String dev : g.lvs()) {
+            String attr = attrByUuid.get(g.lvuuid(dev).replace("-", ""));
+            // lv_attr's second character is the permission: w(riteable) or r(ead-only)
+            if (attr != null && attr.length() > 1 && attr.charAt(1) == 'r') {
+                out.add(dev);
+            }
+        }
+        return out;
+    }
+
+    private boolean isReadOnlyBtrfsSnapshot() {
+        try {
+            return g.btrfs_subvolume_show("/").getOrDefault("Flags", "").contains("readonly");
+        } catch (LibGuestFSException e) {
+            return false;
+        }
+    }
+
+    private long allocated() {
+        return allocation == null ? 0 : allocation.getAsLong();
+    }
+
+    private Filesystem withReclaimed(Filesystem f, long before) {
+        if (allocation == null || f.freeBytes() == null) {
+            return f;
+        }
+        return new Filesystem(f.device(), f.type(), f.action(), f.freeBytes(), before - allocated(), f.detail());
+    }
+
+    private static GuestflowException refuse(String why) {
+        return new GuestflowException(ErrorCode.OPERATION_FAILED, "sparsify refused: " + why);
+    }
+
+    private static String firstLine(Exception e) {
+        String m = String.valueOf(e.getMessage()).strip();
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+}

@@ -1,0 +1,120 @@
+package io.guestflow.processors.sparsify;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guestflow.pool.ErrorCode;
+import io.guestflow.pool.GuestflowException;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** The {@code qemu-img} calls of sparsify: overlays, conversion, and sizes. */
+final class QemuImg {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Upper bound of an overlay's L1 table, which qemu keeps in memory whole. */
+    private static final long MAX_L1_BYTES = 8L << 20;
+
+    private QemuImg() {
+    }
+
+    /** Sizes of an image file as the host sees it. */
+    record Sizes(String format, long virtualSize, long apparentSize, long allocatedSize) {
+    }
+
+    /** A qcow2 overlay at {@code overlay} whose backing file is {@code backing} (never written through it). */
+    static void createOverlay(Path overlay, Path backing, String backingFormat, long virtualSize) {
+        run(Duration.ofMinutes(2), "create overlay " + overlay, "qemu-img", "create", "-q", "-f", "qcow2",
+                "-o", "cluster_size=" + overlayClusterSize(virtualSize), "-F", backingFormat, "-b", backing.toAbsolutePath().toString(),
+                overlay.toString());
+    }
+
+    /**
+     * The smallest overlay cluster (1 KiB, 4 KiB, else qemu's 64 KiB) whose L1
+     * table stays under {@link #MAX_L1_BYTES}. Small clusters matter because
+     * qcow2 ignores the parts of a discard that do not cover whole clusters:
+     * with 64 KiB clusters, every trimmed free extent of a 1 KiB-block ext4
+     * would keep deleted data at its edges, and the output those clusters.
+     */
+    static int overlayClusterSize(long virtualSize) {
+        for (int c : new int[] {1024, 4096}) {
+            // one L2 table is one cluster of 8-byte entries: it maps c * c / 8 bytes
+            long l1Bytes = (virtualSize / ((long) c * c / 8) + 1) * 8;
+            if (l1Bytes <= MAX_L1_BYTES) {
+                return c;
+            }
+        }
+        return 65536;
+    }
+
+    /**
+     * Copies {@code source} to {@code target} in {@code format}; zero and
+     * discarded clusters are not written, which is where the image gets small.
+     */
+    static void convert(Path source, String sourceFormat, Path target, String format, boolean compress, Duration timeout) {
+        List<String> cmd = new ArrayList<>(List.of("qemu-img", "convert", "-f", sourceFormat, "-O", format));
+        if (compress) {
+            cmd.add("-c");
+        }
+        cmd.add(source.toString());
+        cmd.add(target.toString());
+        run(timeout, "convert to " + target, cmd.toArray(String[]::new));
+    }
+
+    /** Format, virtual size and the file's apparent and allocated sizes; {@code -U} because a running appliance may hold it. */
+    static Sizes sizes(Path image) {
+        String out = run(Duration.ofMinutes(1), "measure " + image, "qemu-img", "info", "-U", "--output=json", image.toString());
+        try {
+            JsonNode n = JSON.readTree(out);
+            return new Sizes(n.path("format").asText(), n.path("virtual-size").asLong(), Files.size(image),
+                    n.path("actual-size").asLong());
+        } catch (IOException e) {
+            throw new GuestflowException(ErrorCode.OPERATION_FAILED, "cannot measure " + image + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Bytes the host has allocated for {@code image}. */
+    static long allocated(Path image) {
+        return sizes(image).allocatedSize();
+    }
+
+    private static String run(Duration timeout, String what, String... cmd) {
+        Path err = null;
+        Process p = null;
+        try {
+            err = Files.createTempFile("qemu-img", ".err");
+            p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                    .redirectError(err.toFile()).start();
+            // stdout is small (json of one image) and read before waiting
+            byte[] out = p.getInputStream().readAllBytes();
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+                p.onExit().get(10, TimeUnit.SECONDS);
+                throw new GuestflowException(ErrorCode.OPERATION_FAILED,
+                        "qemu-img could not " + what + " within " + timeout.toSeconds() + " s");
+            }
+            if (p.exitValue() != 0) {
+                String msg = Files.readString(err).strip();
+                throw new GuestflowException(ErrorCode.OPERATION_FAILED, "qemu-img could not " + what + ": " + msg);
+            }
+            return new String(out, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new GuestflowException(ErrorCode.OPERATION_FAILED, "cannot run qemu-img to " + what + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            p.destroyForcibly(); // a cancelled job leaves no qemu-img writing behind it
+            Thread.currentThread().interrupt();
+            throw new GuestflowException(ErrorCode.OPERATION_FAILED, "interrupted: qemu-img " + what, e);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new GuestflowException(ErrorCode.OPERATION_FAILED, "qemu-img did not exit after kill: " + what, e);
+        } finally {
+            if (err != null) {
+                err.toFile().delete();
+            }
+        }
+    }
+}

@@ -1,0 +1,246 @@
+package io.guestflow.processors.sparsify;
+
+import io.guestflow.pool.ApplianceHandle;
+import io.guestflow.pool.Drive;
+import io.guestflow.pool.ErrorCode;
+import io.guestflow.pool.GuestflowException;
+import io.guestflow.pool.ImageInfo;
+import io.guestflow.pool.ImageProbe;
+import io.guestflow.processors.job.Job;
+import io.guestflow.processors.job.JobExecution;
+import io.guestflow.processors.job.JobOperation;
+import io.guestflow.processors.job.JobRejectedException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code sparsify} job type: free space inside the guest's filesystems
+ * becomes holes in the image, like virt-sparsify.
+ *
+ * <p>Copy mode never writes the input: the appliance works on a job-owned
+ * qcow2 overlay backed by it, and once the appliance has shut down the
+ * overlay is converted to the output under a temporary name in the output's
+ * folder, renamed only when the conversion succeeded. In place, the input is
+ * attached writable with discard enabled and trimmed.
+ */
+public final class SparsifyJobOperation implements JobOperation {
+    private static final Logger LOG = LoggerFactory.getLogger(SparsifyJobOperation.class);
+
+    private final ImageProbe probe = new ImageProbe();
+
+    @Override
+    public String type() {
+        return "sparsify";
+    }
+
+    @Override
+    public String description() {
+        return "what virt-sparsify does: free space in the guest's filesystems becomes holes (copy mode or in place)";
+    }
+
+    /** Not read-only: copy mode writes its overlay, in-place mode the input; both need the flush at shutdown. */
+    @Override
+    public boolean readOnly() {
+        return false;
+    }
+
+    @Override
+    public void validate(Job job) {
+        SparsifyOptions.of(job);
+    }
+
+    /** The guest part on an appliance where the disk to sparsify (overlay or input) is attached writable with discard. */
+    @Override
+    public SparsifyReport run(ApplianceHandle handle, Job job) throws Exception {
+        return new GuestSparsifier(handle.gfs(), SparsifyOptions.of(job), null).run();
+    }
+
+    @Override
+    public JobExecution prepare(Job job, List<Drive> disks) throws Exception {
+        SparsifyOptions options = SparsifyOptions.of(job);
+        Drive input = disks.get(0);
+        if (!input.isLocal()) {
+            throw new JobRejectedException(job.jobId(), "sparsify works on local images only (got " + input + ")");
+        }
+        Path inputPath = input.path();
+        // the executor only probes what is attached, which in copy mode is our overlay
+        ImageInfo info = probe.inspect(inputPath, input.format(), false);
+        QemuImg.Sizes before = QemuImg.sizes(inputPath);
+        SparsifyReport.Image inputImage = new SparsifyReport.Image(inputPath.toString(), info.format(), null,
+                info.virtualSize(), before.apparentSize(), before.allocatedSize());
+        return options.inPlace()
+                ? inPlace(job, options, inputPath, info, inputImage)
+                : copy(job, options, inputPath, info, inputImage);
+    }
+
+    private JobExecution inPlace(Job job, SparsifyOptions options, Path inputPath, ImageInfo info,
+                                 SparsifyReport.Image inputImage) throws IOException {
+        if (!Files.isWritable(inputPath) || !anyWriteBit(inputPath)) {
+            throw new JobRejectedException(job.jobId(), "in-place sparsify writes its input, but " + inputPath
+                    + " is read-only; make it writable or use copy mode with an output");
+        }
+        Drive drive = new Drive(inputPath.toUri(), info.format(), false, null).withDiscard("enable");
+        return new JobExecution() {
+            @Override
+            public List<Drive> drives() {
+                return List.of(drive);
+            }
+
+            @Override
+            public Object run(ApplianceHandle handle) throws Exception {
+                return new GuestSparsifier(handle.gfs(), options, () -> QemuImg.allocated(inputPath)).run();
+            }
+
+            @Override
+            public Object finish(Object output) {
+                QemuImg.Sizes after = QemuImg.sizes(inputPath);
+                return ((SparsifyReport) output).withSizes(inputImage, new SparsifyReport.Image(inputPath.toString(),
+                        info.format(), null, after.virtualSize(), after.apparentSize(), after.allocatedSize()));
+            }
+        };
+    }
+
+    private JobExecution copy(Job job, SparsifyOptions options, Path inputPath, ImageInfo info,
+                              SparsifyReport.Image inputImage) throws IOException {
+        Path output = Path.of(Drive.parseUri(job.output().uri()));
+        Path outDir = output.toAbsolutePath().getParent();
+        if (outDir == null || !Files.isDirectory(outDir)) {
+            throw new JobRejectedException(job.jobId(), "output folder " + outDir + " does not exist");
+        }
+        if (Files.exists(output) && Files.isSameFile(output, inputPath)) {
+            throw new JobRejectedException(job.jobId(), "output is the input itself; use inPlace: true to sparsify it in place");
+        }
+        String format = options.outputFormat() != null ? options.outputFormat()
+                : SparsifyOptions.OUTPUT_FORMATS.contains(info.format()) ? info.format() : "qcow2";
+        Path tmpDir = options.tmpDir() != null ? options.tmpDir() : Path.of(System.getProperty("java.io.tmpdir"));
+        checkTmpDir(job, tmpDir, info.virtualSize());
+
+        Path overlay = null;
+        Path partial = null;
+        try {
+            overlay = Files.createTempFile(tmpDir, "guestflow-sparsify-", ".qcow2");
+            QemuImg.createOverlay(overlay, inputPath, info.format(), info.virtualSize());
+            // created now, so an unwritable output folder fails before any appliance starts
+            partial = createPartial(job, output);
+        } catch (RuntimeException | IOException e) {
+            deleteQuietly(overlay);
+            deleteQuietly(partial);
+            throw e;
+        }
+        return new CopyExecution(job, options, format, output, overlay, partial, inputImage);
+    }
+
+    /** virt-sparsify's worst case: an overlay as large as the input's virtual size (filesystems that cannot trim). */
+    private static void checkTmpDir(Job job, Path tmpDir, long virtualSize) throws IOException {
+        if (!Files.isDirectory(tmpDir)) {
+            throw new JobRejectedException(job.jobId(), "tmpDir " + tmpDir + " is not a directory");
+        }
+        long free = Files.getFileStore(tmpDir).getUsableSpace();
+        if (free < virtualSize) {
+            throw new GuestflowException(ErrorCode.OPERATION_FAILED, "not enough free space in tmpDir " + tmpDir
+                    + " for the overlay: it may grow to the input's virtual size, " + mib(virtualSize) + " MiB, and "
+                    + mib(free) + " MiB are free; choose another tmpDir");
+        }
+    }
+
+    private static Path createPartial(Job job, Path output) throws IOException {
+        try {
+            return Files.createTempFile(output.toAbsolutePath().getParent(), "." + output.getFileName() + ".", ".part");
+        } catch (java.nio.file.FileSystemException e) {
+            throw new GuestflowException(ErrorCode.OPERATION_FAILED, "cannot write in the output folder "
+                    + output.toAbsolutePath().getParent() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static final class CopyExecution implements JobExecution {
+        private final Job job;
+        private final SparsifyOptions options;
+        private final String format;
+        private final Path output;
+        private final Path overlay;
+        private final Path partial;
+        private final SparsifyReport.Image inputImage;
+
+        CopyExecution(Job job, SparsifyOptions options, String format, Path output, Path overlay, Path partial,
+                      SparsifyReport.Image inputImage) {
+            this.job = job;
+            this.options = options;
+            this.format = format;
+            this.output = output;
+            this.overlay = overlay;
+            this.partial = partial;
+            this.inputImage = inputImage;
+        }
+
+        @Override
+        public List<Drive> drives() {
+            // the overlay is thrown away after conversion: qemu need not flush it before it exits
+            return List.of(new Drive(overlay.toUri(), "qcow2", false, null).withDiscard("enable").withCachemode("unsafe"));
+        }
+
+        @Override
+        public boolean ownsBackingChains() {
+            return true;
+        }
+
+        @Override
+        public Object run(ApplianceHandle handle) throws Exception {
+            return new GuestSparsifier(handle.gfs(), options, null).run();
+        }
+
+        @Override
+        public Object finish(Object report) throws IOException {
+            long start = System.nanoTime();
+            QemuImg.convert(overlay, "qcow2", partial, format, options.compress(),
+                    Duration.ofSeconds(Math.max(job.timeoutSeconds(), 60)));
+            try (var ch = java.nio.channels.FileChannel.open(partial, java.nio.file.StandardOpenOption.WRITE)) {
+                ch.force(true); // the rename below must not publish an image whose blocks are still in the page cache
+            }
+            Files.move(partial, output, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            LOG.info("sparsify {}: converted to {} ({}) in {} ms", job.jobId(), output, format,
+                    (System.nanoTime() - start) / 1_000_000);
+            QemuImg.Sizes out = QemuImg.sizes(output);
+            return ((SparsifyReport) report).withSizes(inputImage, new SparsifyReport.Image(output.toString(), format,
+                    options.compress() ? Boolean.TRUE : null, out.virtualSize(), out.apparentSize(), out.allocatedSize()));
+        }
+
+        @Override
+        public void close() {
+            deleteQuietly(overlay);
+            deleteQuietly(partial); // gone already when the rename happened
+        }
+    }
+
+    private static boolean anyWriteBit(Path p) {
+        try {
+            Set<PosixFilePermission> perms = Files.getPosixFilePermissions(p);
+            return perms.contains(PosixFilePermission.OWNER_WRITE) || perms.contains(PosixFilePermission.GROUP_WRITE)
+                    || perms.contains(PosixFilePermission.OTHERS_WRITE);
+        } catch (IOException | UnsupportedOperationException e) {
+            return true; // no POSIX modes here: isWritable already decided
+        }
+    }
+
+    private static long mib(long bytes) {
+        return bytes / (1024 * 1024);
+    }
+
+    private static void deleteQuietly(Path p) {
+        if (p == null) {
+            return;
+        }
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            LOG.warn("cannot delete {}: {}", p, e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package io.guestflow.processors.sysprep.ops;
+
+import io.guestflow.processors.sysprep.GuestScope;
+import io.guestflow.processors.sysprep.SysprepContext;
+import io.guestflow.processors.sysprep.SysprepOperation;
+
+/** virt-sysprep's {@code net-hwaddr}: hard-coded MAC addresses (HWADDR=) out of Red Hat-family ifcfg files. */
+public final class NetHwaddr implements SysprepOperation {
+
+    @Override
+    public String name() {
+        return "net-hwaddr";
+    }
+
+    @Override
+    public String description() {
+        return "Remove HWADDR (hard-coded MAC address) configuration";
+    }
+
+    @Override
+    public boolean enabledByDefault() {
+        return true;
+    }
+
+    @Override
+    public String skipReason(SysprepContext ctx) {
+        return GuestScope.redHatFamily(ctx);
+    }
+
+    @Override
+    public void perform(SysprepContext ctx) throws Exception {
+        IfcfgLines.remove(ctx, l -> l.startsWith("HWADDR="));
+    }
+}
