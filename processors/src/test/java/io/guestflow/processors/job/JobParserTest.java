@@ -54,7 +54,7 @@ class JobParserTest {
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
         "{\"jobId\":\"j1\",\"type\":\"defrag\",\"disks\":[{\"uri\":\"/a.img\"}]}|unknown job type 'defrag'",
-        "{\"jobId\":\"j1\",\"type\":\"sysprep\",\"disks\":[{\"uri\":\"/a.img\"}]}|unsupported job type 'sysprep'",
+        "{\"jobId\":\"j1\",\"type\":\"journal\",\"disks\":[{\"uri\":\"/a.img\"}]}|unsupported job type 'journal'",
         "{\"jobId\":\"j1\",\"type\":\"inspect\"}|disks must be a non-empty array",
         "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[]}|disks must be a non-empty array",
         "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[\"/a.img\"]}|disks[0] must be an object",
