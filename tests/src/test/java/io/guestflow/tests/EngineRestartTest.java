@@ -164,10 +164,17 @@ class EngineRestartTest {
         assertThat(Leftovers.libguestfsTmpDirs()).as("swept by the restarted engine; nothing new left").isSubsetOf(tmpBefore);
     }
 
+    /**
+     * The appliance of this test's engine: qemu-system naming the pool's handle directory. Not qemu-img,
+     * which also names it (the overlay of a read-only drive) but runs before libguestfs makes its socket
+     * directory, so a kill at that moment would leave nothing for the restarted engine to sweep.
+     */
     private List<ProcessHandle> qemuOfThisTest() {
         String handles = work.resolve("handles").toString();
-        return ProcessHandle.allProcesses()
-                .filter(p -> io.guestflow.pool.HostInfo.commandLine(p).orElse("").contains(handles)).toList();
+        return ProcessHandle.allProcesses().filter(p -> {
+            String cmd = io.guestflow.pool.HostInfo.commandLine(p).orElse("");
+            return cmd.contains(handles) && cmd.contains("qemu-system");
+        }).toList();
     }
 
     private static void awaitEvent(KafkaConsumer<String, byte[]> log, String id, String type, Duration timeout) throws Exception {

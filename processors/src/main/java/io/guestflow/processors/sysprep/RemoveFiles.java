@@ -8,7 +8,7 @@ import java.util.Set;
  * remove what they match, the way the virt-sysprep operation does
  * ({@code rm -rf}, or a plain {@code rm} that ignores what it cannot remove).
  */
-public abstract class RemoveFiles implements SysprepOperation {
+public abstract class RemoveFiles extends NamedOperation {
 
     /** How matches are removed. */
     public enum How {
@@ -20,33 +20,13 @@ public abstract class RemoveFiles implements SysprepOperation {
         RM
     }
 
-    private final String name;
-    private final String description;
-    private final boolean enabledByDefault;
     private final How how;
     private final List<String> globs;
 
     protected RemoveFiles(String name, String description, boolean enabledByDefault, How how, String... globs) {
-        this.name = name;
-        this.description = description;
-        this.enabledByDefault = enabledByDefault;
+        super(name, description, enabledByDefault);
         this.how = how;
         this.globs = List.of(globs);
-    }
-
-    @Override
-    public final String name() {
-        return name;
-    }
-
-    @Override
-    public final String description() {
-        return description;
-    }
-
-    @Override
-    public final boolean enabledByDefault() {
-        return enabledByDefault;
     }
 
     public List<String> globs() {

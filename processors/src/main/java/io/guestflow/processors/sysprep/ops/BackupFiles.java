@@ -1,7 +1,7 @@
 package io.guestflow.processors.sysprep.ops;
 
 import io.guestflow.processors.sysprep.SysprepContext;
-import io.guestflow.processors.sysprep.SysprepOperation;
+import io.guestflow.processors.sysprep.NamedOperation;
 import java.nio.file.FileSystems;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;
@@ -13,26 +13,15 @@ import java.util.Set;
  * {@code *~}) anywhere under /etc, /root, /srv, /tmp and /var of a Unix-like
  * guest (everywhere on others). Only regular files; symbolic links are not followed.
  */
-public final class BackupFiles implements SysprepOperation {
+public final class BackupFiles extends NamedOperation {
     private static final List<String> UNIX_TREES = List.of("/etc", "/root", "/srv", "/tmp", "/var");
     private static final Set<String> UNIX_LIKE = Set.of("linux", "hurd", "minix", "netbsd", "openbsd", "freebsd");
     private static final List<PathMatcher> GLOBS = List.of(
             FileSystems.getDefault().getPathMatcher("glob:*.bak"),
             FileSystems.getDefault().getPathMatcher("glob:*~"));
 
-    @Override
-    public String name() {
-        return "backup-files";
-    }
-
-    @Override
-    public String description() {
-        return "Remove editor backup files from the guest";
-    }
-
-    @Override
-    public boolean enabledByDefault() {
-        return true;
+    public BackupFiles() {
+        super("backup-files", "Remove editor backup files from the guest", true);
     }
 
     @Override

@@ -1,27 +1,16 @@
 package io.guestflow.processors.sysprep.ops;
 
 import io.guestflow.processors.sysprep.SysprepContext;
-import io.guestflow.processors.sysprep.SysprepOperation;
+import io.guestflow.processors.sysprep.NamedOperation;
 
 /**
  * virt-sysprep's {@code cron-spool}: users' cron and at jobs. The at
  * sequence files ({@code .SEQ}) are kept and reset to zero, as at expects them.
  */
-public final class CronSpool implements SysprepOperation {
+public final class CronSpool extends NamedOperation {
 
-    @Override
-    public String name() {
-        return "cron-spool";
-    }
-
-    @Override
-    public String description() {
-        return "Remove user at-jobs and cron-jobs";
-    }
-
-    @Override
-    public boolean enabledByDefault() {
-        return true;
+    public CronSpool() {
+        super("cron-spool", "Remove user at-jobs and cron-jobs", true);
     }
 
     @Override

@@ -3,7 +3,7 @@ package io.guestflow.processors.sysprep.ops;
 import io.guestflow.processors.job.JobRejectedException;
 import io.guestflow.processors.sysprep.GuestScope;
 import io.guestflow.processors.sysprep.SysprepContext;
-import io.guestflow.processors.sysprep.SysprepOperation;
+import io.guestflow.processors.sysprep.NamedOperation;
 import io.guestflow.processors.sysprep.SysprepOptions;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -19,24 +19,13 @@ import org.apache.commons.codec.digest.Sha2Crypt;
  * customizations (hostname, timezone, first-boot commands, SSH keys, root
  * password, SELinux relabel), in virt-customize's order.
  */
-public final class Customize implements SysprepOperation {
+public final class Customize extends NamedOperation {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final List<String> SEED_FILES = List.of("/var/lib/random-seed", "/var/lib/systemd/random-seed",
             "/var/lib/urandom/random-seed", "/var/lib/misc/random-seed", "/etc/random-seed");
 
-    @Override
-    public String name() {
-        return "customize";
-    }
-
-    @Override
-    public String description() {
-        return "Customize the guest";
-    }
-
-    @Override
-    public boolean enabledByDefault() {
-        return true;
+    public Customize() {
+        super("customize", "Customize the guest", true);
     }
 
     @Override

@@ -2,24 +2,13 @@ package io.guestflow.processors.sysprep.ops;
 
 import io.guestflow.processors.sysprep.GuestScope;
 import io.guestflow.processors.sysprep.SysprepContext;
-import io.guestflow.processors.sysprep.SysprepOperation;
+import io.guestflow.processors.sysprep.NamedOperation;
 
 /** virt-sysprep's {@code flag-reconfiguration} (not enabled by default): /.unconfigured asks for settings at first boot. */
-public final class FlagReconfiguration implements SysprepOperation {
+public final class FlagReconfiguration extends NamedOperation {
 
-    @Override
-    public String name() {
-        return "flag-reconfiguration";
-    }
-
-    @Override
-    public String description() {
-        return "Flag the system for reconfiguration";
-    }
-
-    @Override
-    public boolean enabledByDefault() {
-        return false;
+    public FlagReconfiguration() {
+        super("flag-reconfiguration", "Flag the system for reconfiguration", false);
     }
 
     @Override

@@ -1,7 +1,7 @@
 package io.guestflow.processors.sysprep.ops;
 
 import io.guestflow.processors.sysprep.SysprepContext;
-import io.guestflow.processors.sysprep.SysprepOperation;
+import io.guestflow.processors.sysprep.NamedOperation;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -11,21 +11,10 @@ import java.util.UUID;
  * for every filesystem that can take one. Like virt-sysprep it does not
  * update /etc/fstab or the boot loader, so the guest may no longer boot.
  */
-public final class FsUuids implements SysprepOperation {
+public final class FsUuids extends NamedOperation {
 
-    @Override
-    public String name() {
-        return "fs-uuids";
-    }
-
-    @Override
-    public String description() {
-        return "Change filesystem UUIDs";
-    }
-
-    @Override
-    public boolean enabledByDefault() {
-        return false;
+    public FsUuids() {
+        super("fs-uuids", "Change filesystem UUIDs", false);
     }
 
     @Override

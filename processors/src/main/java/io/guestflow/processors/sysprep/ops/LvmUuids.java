@@ -2,25 +2,14 @@ package io.guestflow.processors.sysprep.ops;
 
 import io.guestflow.processors.sysprep.GuestScope;
 import io.guestflow.processors.sysprep.SysprepContext;
-import io.guestflow.processors.sysprep.SysprepOperation;
+import io.guestflow.processors.sysprep.NamedOperation;
 import java.util.Arrays;
 
 /** virt-sysprep's {@code lvm-uuids}: new random UUIDs for every LVM physical volume and volume group. */
-public final class LvmUuids implements SysprepOperation {
+public final class LvmUuids extends NamedOperation {
 
-    @Override
-    public String name() {
-        return "lvm-uuids";
-    }
-
-    @Override
-    public String description() {
-        return "Change LVM2 PV and VG UUIDs";
-    }
-
-    @Override
-    public boolean enabledByDefault() {
-        return true;
+    public LvmUuids() {
+        super("lvm-uuids", "Change LVM2 PV and VG UUIDs", true);
     }
 
     @Override

@@ -2,26 +2,15 @@ package io.guestflow.processors.sysprep.ops;
 
 import io.guestflow.processors.sysprep.GuestScope;
 import io.guestflow.processors.sysprep.SysprepContext;
-import io.guestflow.processors.sysprep.SysprepOperation;
+import io.guestflow.processors.sysprep.NamedOperation;
 import java.util.List;
 
 /** virt-sysprep's {@code machine-id}: empty the machine ID files, so the clone makes its own at boot. */
-public final class MachineId implements SysprepOperation {
+public final class MachineId extends NamedOperation {
     private static final List<String> FILES = List.of("/etc/machine-id", "/var/lib/dbus/machine-id");
 
-    @Override
-    public String name() {
-        return "machine-id";
-    }
-
-    @Override
-    public String description() {
-        return "Remove the local machine ID";
-    }
-
-    @Override
-    public boolean enabledByDefault() {
-        return true;
+    public MachineId() {
+        super("machine-id", "Remove the local machine ID", true);
     }
 
     @Override

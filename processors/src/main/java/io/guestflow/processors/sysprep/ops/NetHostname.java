@@ -2,24 +2,13 @@ package io.guestflow.processors.sysprep.ops;
 
 import io.guestflow.processors.sysprep.GuestScope;
 import io.guestflow.processors.sysprep.SysprepContext;
-import io.guestflow.processors.sysprep.SysprepOperation;
+import io.guestflow.processors.sysprep.NamedOperation;
 
 /** virt-sysprep's {@code net-hostname}: HOSTNAME= and DHCP_HOSTNAME= out of Red Hat-family ifcfg files. */
-public final class NetHostname implements SysprepOperation {
+public final class NetHostname extends NamedOperation {
 
-    @Override
-    public String name() {
-        return "net-hostname";
-    }
-
-    @Override
-    public String description() {
-        return "Remove HOSTNAME and DHCP_HOSTNAME in network interface configuration";
-    }
-
-    @Override
-    public boolean enabledByDefault() {
-        return true;
+    public NetHostname() {
+        super("net-hostname", "Remove HOSTNAME and DHCP_HOSTNAME in network interface configuration", true);
     }
 
     @Override

@@ -2,24 +2,13 @@ package io.guestflow.processors.sysprep.ops;
 
 import io.guestflow.processors.sysprep.GuestScope;
 import io.guestflow.processors.sysprep.SysprepContext;
-import io.guestflow.processors.sysprep.SysprepOperation;
+import io.guestflow.processors.sysprep.NamedOperation;
 
 /** virt-sysprep's {@code net-hwaddr}: hard-coded MAC addresses (HWADDR=) out of Red Hat-family ifcfg files. */
-public final class NetHwaddr implements SysprepOperation {
+public final class NetHwaddr extends NamedOperation {
 
-    @Override
-    public String name() {
-        return "net-hwaddr";
-    }
-
-    @Override
-    public String description() {
-        return "Remove HWADDR (hard-coded MAC address) configuration";
-    }
-
-    @Override
-    public boolean enabledByDefault() {
-        return true;
+    public NetHwaddr() {
+        super("net-hwaddr", "Remove HWADDR (hard-coded MAC address) configuration", true);
     }
 
     @Override

@@ -2,24 +2,13 @@ package io.guestflow.processors.sysprep.ops;
 
 import io.guestflow.processors.sysprep.GuestScope;
 import io.guestflow.processors.sysprep.SysprepContext;
-import io.guestflow.processors.sysprep.SysprepOperation;
+import io.guestflow.processors.sysprep.NamedOperation;
 
 /** virt-sysprep's {@code pacct-log}: process accounting logs, leaving one empty log where accounting writes. */
-public final class PacctLog implements SysprepOperation {
+public final class PacctLog extends NamedOperation {
 
-    @Override
-    public String name() {
-        return "pacct-log";
-    }
-
-    @Override
-    public String description() {
-        return "Remove the process accounting log files";
-    }
-
-    @Override
-    public boolean enabledByDefault() {
-        return true;
+    public PacctLog() {
+        super("pacct-log", "Remove the process accounting log files", true);
     }
 
     @Override

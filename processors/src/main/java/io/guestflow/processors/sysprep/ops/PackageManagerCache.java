@@ -1,25 +1,14 @@
 package io.guestflow.processors.sysprep.ops;
 
 import io.guestflow.processors.sysprep.SysprepContext;
-import io.guestflow.processors.sysprep.SysprepOperation;
+import io.guestflow.processors.sysprep.NamedOperation;
 import java.util.List;
 
 /** virt-sysprep's {@code package-manager-cache}: every file in the package manager's cache (directories stay). */
-public final class PackageManagerCache implements SysprepOperation {
+public final class PackageManagerCache extends NamedOperation {
 
-    @Override
-    public String name() {
-        return "package-manager-cache";
-    }
-
-    @Override
-    public String description() {
-        return "Remove package manager cache";
-    }
-
-    @Override
-    public boolean enabledByDefault() {
-        return true;
+    public PackageManagerCache() {
+        super("package-manager-cache", "Remove package manager cache", true);
     }
 
     @Override

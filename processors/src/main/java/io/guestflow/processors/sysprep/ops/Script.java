@@ -2,7 +2,7 @@ package io.guestflow.processors.sysprep.ops;
 
 import io.guestflow.pool.FileTrees;
 import io.guestflow.processors.sysprep.SysprepContext;
-import io.guestflow.processors.sysprep.SysprepOperation;
+import io.guestflow.processors.sysprep.NamedOperation;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,21 +15,10 @@ import java.util.concurrent.TimeUnit;
  * jobs with scripts are rejected unless the configuration sets
  * {@code guestflow.engine.sysprep-host-scripts=true} (see the README).
  */
-public final class Script implements SysprepOperation {
+public final class Script extends NamedOperation {
 
-    @Override
-    public String name() {
-        return "script";
-    }
-
-    @Override
-    public String description() {
-        return "Run arbitrary scripts against the guest";
-    }
-
-    @Override
-    public boolean enabledByDefault() {
-        return true;
+    public Script() {
+        super("script", "Run arbitrary scripts against the guest", true);
     }
 
     @Override

@@ -2,25 +2,14 @@ package io.guestflow.processors.sysprep.ops;
 
 import io.guestflow.processors.sysprep.GuestScope;
 import io.guestflow.processors.sysprep.SysprepContext;
-import io.guestflow.processors.sysprep.SysprepOperation;
+import io.guestflow.processors.sysprep.NamedOperation;
 import java.util.List;
 
 /** virt-sysprep's {@code tmp-files}: everything in /tmp and /var/tmp, hidden files included. */
-public final class TmpFiles implements SysprepOperation {
+public final class TmpFiles extends NamedOperation {
 
-    @Override
-    public String name() {
-        return "tmp-files";
-    }
-
-    @Override
-    public String description() {
-        return "Remove temporary files";
-    }
-
-    @Override
-    public boolean enabledByDefault() {
-        return true;
+    public TmpFiles() {
+        super("tmp-files", "Remove temporary files", true);
     }
 
     @Override

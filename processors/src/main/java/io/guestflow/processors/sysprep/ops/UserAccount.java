@@ -2,7 +2,7 @@ package io.guestflow.processors.sysprep.ops;
 
 import io.guestflow.processors.sysprep.GuestScope;
 import io.guestflow.processors.sysprep.SysprepContext;
-import io.guestflow.processors.sysprep.SysprepOperation;
+import io.guestflow.processors.sysprep.NamedOperation;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -14,21 +14,10 @@ import java.util.TreeMap;
  * passwd, shadow and group, with their mail spool and home directory.
  * {@code removeUserAccounts} limits it to some users, {@code keepUserAccounts} spares some.
  */
-public final class UserAccount implements SysprepOperation {
+public final class UserAccount extends NamedOperation {
 
-    @Override
-    public String name() {
-        return "user-account";
-    }
-
-    @Override
-    public String description() {
-        return "Remove the user accounts in the guest";
-    }
-
-    @Override
-    public boolean enabledByDefault() {
-        return false;
+    public UserAccount() {
+        super("user-account", "Remove the user accounts in the guest", false);
     }
 
     @Override
