@@ -149,7 +149,8 @@ public final class ResizeJobOperation implements JobOperation {
             throw e;
         }
         Drive out = new Drive(temp.toUri(), format, false, null);
-        return new Execution(job.jobId(), o, List.of(input, out), outputSize, temp, finalPath, format);
+        // the output first: see ResizeOperation on LVM's device names
+        return new Execution(job.jobId(), o, List.of(out, input), outputSize, temp, finalPath, format);
     }
 
     private static void createImage(Path path, String format, long size) throws IOException, InterruptedException {

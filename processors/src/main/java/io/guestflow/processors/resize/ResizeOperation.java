@@ -21,9 +21,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * virt-resize's algorithm on one launched appliance that has the source
- * disk read-only as {@code /dev/sda} and, unless this is a dry run, the new
- * (blank, final-size) output writable as {@code /dev/sdb}: read the source
+ * virt-resize's algorithm on one launched appliance that has the new (blank,
+ * final-size) output writable as {@code /dev/sda} and the source read-only
+ * as {@code /dev/sdb} (a dry run has only the source, as {@code /dev/sda}):
+ * read the source
  * layout, plan, and only then write — partition table with the source's
  * types, GUIDs, names, attributes and bootable flags, the boot loader area,
  * every partition's bytes (sparse), then grow the content of resized
@@ -32,12 +33,21 @@ import org.slf4j.LoggerFactory;
  * <p>virt-resize relaunches the appliance before growing content so that the
  * source's and the copy's identical LVM PVs are never seen together; here an
  * LVM device filter does that inside the one appliance: it shows LVM only the
- * source while reading and only the output while growing.
+ * source while reading and only the output while growing. The output is the
+ * first disk because LVM writes the device name into its metadata
+ * ({@code device = "/dev/sda2"}) when pvresize/lvresize change it: the name
+ * must be the one the guest sees when it boots from the output alone, as in
+ * virt-resize's second launch.
+ *
+ * <p>Partitions are named as the user names the input's ({@link #INPUT},
+ * e.g. {@code --expand /dev/sda2}) in the plan and the report, whichever
+ * device the source is attached as.
  */
 public final class ResizeOperation {
     private static final Logger LOG = LoggerFactory.getLogger(ResizeOperation.class);
-    static final String SOURCE = "/dev/sda";
-    static final String OUTPUT = "/dev/sdb";
+    /** How options and reports name the input disk, as virt-resize's users name it. */
+    static final String INPUT = "/dev/sda";
+    static final String OUTPUT = "/dev/sda";
     /** Bytes of the MBR before its partition table: boot code and disk signature. */
     private static final int MBR_BOOT_CODE = 446;
     /** Where the boot loader area after the partition table starts: after the MBR, or after GPT's 34 sectors (512-byte sectors). */
@@ -45,9 +55,12 @@ public final class ResizeOperation {
     private static final long GPT_LOADER_START = 17408;
 
     private final ResizeOptions options;
+    /** The device the source is attached as. */
+    private final String source;
 
     public ResizeOperation(ResizeOptions options) {
         this.options = options;
+        this.source = options.dryRun() ? "/dev/sda" : "/dev/sdb";
     }
 
     /**
@@ -58,9 +71,9 @@ public final class ResizeOperation {
     public ResizeReport run(GuestFS g, long plannedOutputSize, String outputName, String outputFormat)
             throws LibGuestFSException {
         long t0 = System.nanoTime();
-        g.lvm_set_filter(new String[]{SOURCE}); // only the source's PVs exist for LVM while we read
+        g.lvm_set_filter(new String[]{source}); // only the source's PVs exist for LVM while we read
         long outputSize = options.dryRun() ? plannedOutputSize : g.blockdev_getsize64(OUTPUT);
-        DiskLayout layout = readLayout(g, options.dryRun() ? SOURCE : OUTPUT);
+        DiskLayout layout = readLayout(g, source, options.dryRun() ? source : OUTPUT);
         ResizePlan plan = new ResizePlanner(layout, options, outputSize, growableFs(g)).plan();
         long examined = System.nanoTime();
         if (options.dryRun()) {
@@ -68,9 +81,9 @@ public final class ResizeOperation {
                     new ResizeReport.Timings(millis(t0, examined), 0, 0));
         }
         writeTable(g, plan, layout);
-        copyBootLoader(g, layout);
+        copyBootLoader(g, source, layout);
         for (Target t : plan.target()) {
-            copyContent(g, t, layout);
+            copyContent(g, source, t, layout);
         }
         if (plan.alignedFirst()) {
             fixNtfsHiddenSectors(g, plan.target().get(0));
@@ -105,16 +118,19 @@ public final class ResizeOperation {
         return fs;
     }
 
-    /** The source's partitions, their content and LVs; {@code sectorDisk} gives the sector size (the output's when there is one). */
-    static DiskLayout readLayout(GuestFS g, String sectorDisk) throws LibGuestFSException {
+    /**
+     * The source's partitions (named as {@link #INPUT}'s), their content and LVs; {@code sectorDisk} gives the
+     * sector size (the output's when there is one).
+     */
+    static DiskLayout readLayout(GuestFS g, String source, String sectorDisk) throws LibGuestFSException {
         int sectorSize = g.blockdev_getss(sectorDisk);
-        long size = g.blockdev_getsize64(SOURCE);
+        long size = g.blockdev_getsize64(source);
         if (size < ResizePlanner.MAX_BOOTLOADER) {
             throw new ResizePlanner.ImpossiblePlanException("the source disk is too small to be a disk image (" + size + " bytes)");
         }
         String table;
         try {
-            table = g.part_get_parttype(SOURCE);
+            table = g.part_get_parttype(source);
         } catch (LibGuestFSException e) {
             throw new ResizePlanner.ImpossiblePlanException("the source disk has no partition table that can be read: " + e.getMessage());
         }
@@ -126,35 +142,35 @@ public final class ResizeOperation {
         String diskGuid = null;
         if (gpt) {
             try {
-                diskGuid = g.part_get_disk_guid(SOURCE);
+                diskGuid = g.part_get_disk_guid(source);
             } catch (LibGuestFSException e) {
                 LOG.debug("no GPT disk GUID: {}", e.getMessage());
             }
         }
         List<PV> pvs = List.of(g.pvs_full());
         List<Part> parts = new ArrayList<>();
-        for (Partition p : g.part_list(SOURCE)) {
+        for (Partition p : g.part_list(source)) {
             if (!gpt && p.part_num > 4) {
                 continue; // logical partitions travel inside their extended partition
             }
-            String dev = SOURCE + p.part_num;
-            boolean bootable = g.part_get_bootable(SOURCE, p.part_num);
+            String dev = source + p.part_num;
+            boolean bootable = g.part_get_bootable(source, p.part_num);
             Integer mbrId = null;
             String gptType = null;
             String gptGuid = null;
             Long gptAttributes = null;
             String name = null;
             if (gpt) {
-                gptType = optional(() -> g.part_get_gpt_type(SOURCE, p.part_num));
-                gptGuid = optional(() -> g.part_get_gpt_guid(SOURCE, p.part_num));
-                gptAttributes = optional(() -> g.part_get_gpt_attributes(SOURCE, p.part_num));
-                name = optional(() -> g.part_get_name(SOURCE, p.part_num));
+                gptType = optional(() -> g.part_get_gpt_type(source, p.part_num));
+                gptGuid = optional(() -> g.part_get_gpt_guid(source, p.part_num));
+                gptAttributes = optional(() -> g.part_get_gpt_attributes(source, p.part_num));
+                name = optional(() -> g.part_get_name(source, p.part_num));
             } else {
-                mbrId = optional(() -> g.part_get_mbr_id(SOURCE, p.part_num));
+                mbrId = optional(() -> g.part_get_mbr_id(source, p.part_num));
             }
             boolean extended = mbrId != null && (mbrId == 0x05 || mbrId == 0x0f);
             Content content = extended ? Content.EXTENDED : content(g, dev, pvs);
-            parts.add(new Part(dev, p.part_num, p.part_start, p.part_end, p.part_size, bootable, mbrId, gptType,
+            parts.add(new Part(INPUT + p.part_num, p.part_num, p.part_start, p.part_end, p.part_size, bootable, mbrId, gptType,
                     gptGuid, gptAttributes, name, content));
         }
         List<DiskLayout.LogicalVolume> lvs = new ArrayList<>();
@@ -243,14 +259,14 @@ public final class ResizeOperation {
      * after the partition table (GPT: after its 34 sectors); the new table is
      * left as written. Device-to-device copies keep the bytes binary-exact.
      */
-    private static void copyBootLoader(GuestFS g, DiskLayout layout) throws LibGuestFSException {
-        g.copy_device_to_device(SOURCE, OUTPUT, Map.of("srcoffset", 0L, "destoffset", 0L, "size", (long) MBR_BOOT_CODE));
+    private static void copyBootLoader(GuestFS g, String source, DiskLayout layout) throws LibGuestFSException {
+        g.copy_device_to_device(source, OUTPUT, Map.of("srcoffset", 0L, "destoffset", 0L, "size", (long) MBR_BOOT_CODE));
         long start = layout.isGpt() ? GPT_LOADER_START : MBR_LOADER_START;
-        g.copy_device_to_device(SOURCE, OUTPUT, Map.of("srcoffset", start, "destoffset", start,
+        g.copy_device_to_device(source, OUTPUT, Map.of("srcoffset", start, "destoffset", start,
                 "size", (long) ResizePlanner.MAX_BOOTLOADER));
     }
 
-    private static void copyContent(GuestFS g, Target t, DiskLayout layout) throws LibGuestFSException {
+    private static void copyContent(GuestFS g, String source, Target t, DiskLayout layout) throws LibGuestFSException {
         if (t.operation() == Operation.IGNORE || t.operation() == Operation.EXTRA || t.copyBytes() == 0) {
             return;
         }
@@ -262,9 +278,9 @@ public final class ResizeOperation {
             Part src = layout.partitions().stream().filter(p -> p.device().equals(t.source())).findFirst().orElseThrow();
             opts.put("srcoffset", src.start());
             opts.put("destoffset", t.startSector() * layout.sectorSize());
-            g.copy_device_to_device(SOURCE, OUTPUT, opts);
+            g.copy_device_to_device(source, OUTPUT, opts);
         } else {
-            g.copy_device_to_device(t.source(), t.on(OUTPUT), opts);
+            g.copy_device_to_device(source + t.source().substring(INPUT.length()), t.on(OUTPUT), opts);
         }
     }
 
@@ -294,7 +310,7 @@ public final class ResizeOperation {
         for (Target t : plan.target()) {
             if (t.expandMethod() != null) {
                 grow(g, t.on(OUTPUT), t.expandMethod());
-                grown.add(t.on(OUTPUT) + " (was " + t.source() + "): " + t.content().describe() + " grown with " + t.expandMethod());
+                grown.add("partition " + t.number() + " (" + t.source() + " of the input): " + t.content().describe() + " grown with " + t.expandMethod());
             }
         }
         if (options.expandContent() && !plan.lvExpansions().isEmpty()) {
