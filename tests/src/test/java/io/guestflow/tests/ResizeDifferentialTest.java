@@ -139,7 +139,7 @@ class ResizeDifferentialTest {
         assertThat(String.join("\n", lvm.grown())).contains("pvresize").contains("/dev/rsvg/root").contains("resize2fs");
         assertThat(fsSize(ourListing, "/dev/rsvg/root")).isGreaterThan(lvm.plan().lvExpansions().get(0).content().size());
         ResizeReport gpt = reports.get(Scenario.GPT_EXPAND_RESIZE);
-        assertThat(String.join("\n", gpt.grown())).contains("mkswap").contains("resize2fs");
+        assertThat(String.join("\n", gpt.grown())).contains("mkswap").contains("resize2fs").contains("xfs_growfs");
         assertThat(fsSize(ourListing, "/dev/sdc4")).isGreaterThan(gpt.plan().source().get(3).content().size());
     }
 

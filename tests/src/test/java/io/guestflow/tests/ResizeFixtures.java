@@ -24,15 +24,15 @@ import java.util.Random;
  * cached under {@code <cacheRoot>/resize-fixtures/v<RECIPE>}: an MBR guest
  * with /boot and an ext4 root (and a fake boot loader in the first MiB), an
  * LVM guest (PV on a partition, root LV) and a GPT disk with an EFI system
- * partition, ext4, swap and a second ext4 (names, types, attributes set).
- * (No xfs: this machine's appliance has no mkfs.xfs, see the closing report.)
+ * partition, ext4, swap and xfs (names, types, attributes set). The appliance
+ * has mkfs.xfs through Debian's libguestfs-xfs, which scripts/setup installs.
  */
 final class ResizeFixtures {
     /** Bump when a recipe below changes: the cache (and every oracle output keyed on it) follows. */
-    static final String RECIPE = "3";
+    static final String RECIPE = "4";
 
     enum Disk {
-        MBR("mbr.qcow2", 192), LVM("lvm.qcow2", 192), GPT("gpt.qcow2", 160);
+        MBR("mbr.qcow2", 192), LVM("lvm.qcow2", 192), GPT("gpt.qcow2", 400);
 
         final String file;
         final int sizeMb;
@@ -144,11 +144,14 @@ final class ResizeFixtures {
         g.umount_all();
     }
 
-    /** GPT: EFI system partition (vfat, attributes), ext4, swap with label, ext4; partition names set. */
+    /**
+     * GPT: EFI system partition (vfat, attributes), ext4, swap with label, xfs; partition names set. The xfs
+     * partition is 304 MiB because mkfs.xfs refuses filesystems under 300 MB.
+     */
     private static void gpt(GuestFS g, String disk) throws LibGuestFSException {
         g.part_init(disk, "gpt");
         long s = 2048;
-        long[] mb = {16, 48, 16, 48};
+        long[] mb = {16, 48, 16, 304};
         for (long m : mb) {
             g.part_add(disk, "p", s, s + m * 2048 - 1);
             s += m * 2048;
@@ -163,7 +166,7 @@ final class ResizeFixtures {
         g.mkfs("vfat", disk + "1", Map.of());
         g.mkfs("ext4", disk + "2", Map.of("label", "gptroot"));
         g.mkswap(disk + "3", Map.of("label", "swp"));
-        g.mkfs("ext4", disk + "4", Map.of("label", "gdata"));
+        g.mkfs("xfs", disk + "4", Map.of("label", "gdata"));
         g.mount(disk + "1", "/");
         g.mkdir_p("/EFI/BOOT");
         g.write("/EFI/BOOT/BOOTX64.EFI", random(2, 200_000));
