@@ -13,7 +13,7 @@ RUN (cd /tmp && mvn -q -B org.apache.maven.plugins:maven-install-plugin:3.1.3:in
 
 FROM debian:12
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      openjdk-17-jre-headless libguestfs-tools libguestfs-java linux-image-amd64 qemu-utils \
+      openjdk-17-jre-headless libguestfs-tools libguestfs-java libguestfs-xfs linux-image-amd64 qemu-utils \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/routes/target/guestflow.jar /opt/guestflow/guestflow.jar
 COPY config/application.properties /etc/guestflow/application.properties

@@ -84,7 +84,7 @@ public final class JobExecutor {
                         h.shutdown(); // a write that did not reach the disk is a failure, inside the deadline
                     }
                 } catch (JobRejectedException e) {
-                    throw e; // the guest showed the job cannot apply (e.g. no OS to seal): REJECTED, not FAILED
+                    throw e; // the guest or the plan showed the job cannot apply (no OS to seal, an impossible resize): REJECTED
                 } catch (Exception e) {
                     throw h.translate(e);
                 }

@@ -3,6 +3,7 @@ package io.guestflow.processors.job;
 import io.guestflow.processors.inspect.InspectJobOperation;
 import io.guestflow.processors.journal.JournalJobOperation;
 import io.guestflow.processors.journal.JournalSink;
+import io.guestflow.processors.resize.ResizeJobOperation;
 import io.guestflow.processors.sparsify.SparsifyJobOperation;
 import io.guestflow.processors.sysprep.SysprepJobOperation;
 import java.util.LinkedHashMap;
@@ -44,6 +45,7 @@ public final class OperationRegistry {
                 .register(new InspectJobOperation())
                 .register(new SysprepJobOperation(sysprepHostScripts))
                 .register(new SparsifyJobOperation())
+                .register(new ResizeJobOperation())
                 .register(journalSinks == null ? JournalJobOperation.validateOnly() : new JournalJobOperation(journalSinks));
     }
 

@@ -1,0 +1,227 @@
+package io.guestflow.tests;
+
+import com.redhat.et.libguestfs.GuestFS;
+import com.redhat.et.libguestfs.LibGuestFSException;
+import io.guestflow.pool.ApplianceHandle;
+import io.guestflow.pool.Drive;
+import io.guestflow.pool.FileTrees;
+import io.guestflow.pool.GuestEventListener;
+import io.guestflow.pool.HandlePool;
+import io.guestflow.pool.PoolConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * The disks the resize tests work on, all built in ONE appliance launch and
+ * cached under {@code <cacheRoot>/resize-fixtures/v<RECIPE>}: an MBR guest
+ * with /boot and an ext4 root (and a fake boot loader in the first MiB), an
+ * LVM guest (PV on a partition, root LV) and a GPT disk with an EFI system
+ * partition, ext4, swap and xfs (names, types, attributes set). The appliance
+ * has mkfs.xfs through Debian's libguestfs-xfs, which scripts/setup installs.
+ */
+final class ResizeFixtures {
+    /** Bump when a recipe below changes: the cache (and every oracle output keyed on it) follows. */
+    static final String RECIPE = "4";
+
+    enum Disk {
+        MBR("mbr.qcow2", 192), LVM("lvm.qcow2", 192), GPT("gpt.qcow2", 400);
+
+        final String file;
+        final int sizeMb;
+
+        Disk(String file, int sizeMb) {
+            this.file = file;
+            this.sizeMb = sizeMb;
+        }
+    }
+
+    static final String EFI_TYPE = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
+    static final String HOSTNAME = "resize01";
+    private static Path dir;
+
+    private ResizeFixtures() {
+    }
+
+    static synchronized Path dir() {
+        if (dir == null) {
+            Path done = Fixtures.cacheRoot().resolve("resize-fixtures").resolve("v" + RECIPE);
+            if (!complete(done)) {
+                build(done);
+            }
+            dir = done;
+        }
+        return dir;
+    }
+
+    static Path image(Disk d) {
+        return dir().resolve(d.file);
+    }
+
+    private static boolean complete(Path d) {
+        for (Disk x : Disk.values()) {
+            if (!Files.isRegularFile(d.resolve(x.file))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void build(Path done) {
+        try {
+            Files.createDirectories(done.getParent());
+            Path work = Files.createTempDirectory(done.getParent(), "build-");
+            try {
+                List<Drive> drives = new ArrayList<>();
+                for (Disk d : Disk.values()) {
+                    Path p = work.resolve(d.file);
+                    VirtTool.run(java.time.Duration.ofMinutes(1), "qemu-img", "create", "-q", "-f", "qcow2", p.toString(),
+                            d.sizeMb + "M").orFail("qemu-img create");
+                    drives.add(new Drive(p.toUri(), "qcow2", false, null));
+                }
+                try (HandlePool pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1));
+                     HandlePool.Lease lease = pool.lease("resize-fixtures")) {
+                    ApplianceHandle h = lease.launch(drives, GuestEventListener.NONE);
+                    GuestFS g = h.gfs();
+                    mbr(g, "/dev/sda");
+                    lvm(g, "/dev/sdb");
+                    gpt(g, "/dev/sdc");
+                    h.shutdown();
+                }
+                FileTrees.delete(done);
+                Files.move(work, done, StandardCopyOption.ATOMIC_MOVE);
+            } finally {
+                FileTrees.delete(work);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (LibGuestFSException e) {
+            throw new IllegalStateException("cannot build resize fixtures: " + e.getMessage(), e);
+        }
+    }
+
+    /** MBR: bootable /boot (ext4) and / (ext4), a recognisable "boot loader" before the first partition. */
+    private static void mbr(GuestFS g, String disk) throws LibGuestFSException {
+        g.part_init(disk, "mbr");
+        g.part_add(disk, "p", 2048, 2048 + 48 * 2048 - 1);
+        g.part_add(disk, "p", 2048 + 48 * 2048, -2048);
+        g.part_set_bootable(disk, 1, true);
+        bootLoader(g, disk);
+        g.mkfs("ext4", disk + "1", Map.of("label", "boot"));
+        g.mkfs("ext4", disk + "2", Map.of("label", "root"));
+        g.mount(disk + "2", "/");
+        g.mkdir("/boot");
+        g.mount(disk + "1", "/boot");
+        linuxRoot(g, "/dev/sda2 / ext4 defaults 0 1\n/dev/sda1 /boot ext4 defaults 0 2\n");
+        g.write("/boot/vmlinuz-6.1.0-18-amd64", random(1, 300_000));
+        g.umount_all();
+    }
+
+    /** LVM: /boot on sdX1, PV on sdX2 (type 8e) with VG rsvg, LV root (ext4) holding the guest. */
+    private static void lvm(GuestFS g, String disk) throws LibGuestFSException {
+        g.part_init(disk, "mbr");
+        g.part_add(disk, "p", 2048, 2048 + 32 * 2048 - 1);
+        g.part_add(disk, "p", 2048 + 32 * 2048, -2048);
+        g.part_set_bootable(disk, 1, true);
+        g.part_set_mbr_id(disk, 2, 0x8e);
+        bootLoader(g, disk);
+        g.pvcreate(disk + "2");
+        g.vgcreate("rsvg", new String[]{disk + "2"});
+        g.lvcreate("root", "rsvg", 100);
+        g.mkfs("ext4", disk + "1", Map.of("label", "lvboot"));
+        g.mkfs("ext4", "/dev/rsvg/root", Map.of("label", "lvroot"));
+        g.mount("/dev/rsvg/root", "/");
+        g.mkdir("/boot");
+        g.mount(disk + "1", "/boot");
+        linuxRoot(g, "/dev/rsvg/root / ext4 defaults 0 1\n/dev/sda1 /boot ext4 defaults 0 2\n");
+        g.umount_all();
+    }
+
+    /**
+     * GPT: EFI system partition (vfat, attributes), ext4, swap with label, xfs; partition names set. The xfs
+     * partition is 304 MiB because mkfs.xfs refuses filesystems under 300 MB.
+     */
+    private static void gpt(GuestFS g, String disk) throws LibGuestFSException {
+        g.part_init(disk, "gpt");
+        long s = 2048;
+        long[] mb = {16, 48, 16, 304};
+        for (long m : mb) {
+            g.part_add(disk, "p", s, s + m * 2048 - 1);
+            s += m * 2048;
+        }
+        g.part_set_gpt_type(disk, 1, EFI_TYPE);
+        g.part_set_gpt_attributes(disk, 1, 1L); // "required partition"
+        g.part_set_name(disk, 1, "EFI");
+        g.part_set_name(disk, 2, "root");
+        g.part_set_name(disk, 3, "swap");
+        g.part_set_gpt_type(disk, 3, "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F");
+        g.part_set_name(disk, 4, "data");
+        g.mkfs("vfat", disk + "1", Map.of());
+        g.mkfs("ext4", disk + "2", Map.of("label", "gptroot"));
+        g.mkswap(disk + "3", Map.of("label", "swp"));
+        g.mkfs("xfs", disk + "4", Map.of("label", "gdata"));
+        g.mount(disk + "1", "/");
+        g.mkdir_p("/EFI/BOOT");
+        g.write("/EFI/BOOT/BOOTX64.EFI", random(2, 200_000));
+        g.umount_all();
+        g.mount(disk + "2", "/");
+        g.mkdir_p("/srv");
+        g.write("/srv/root.bin", random(3, 400_000));
+        g.umount_all();
+        g.mount(disk + "4", "/");
+        g.mkdir_p("/a/b");
+        g.write("/a/b/data.bin", random(4, 1_000_000));
+        g.write("/a/readme.txt", "gpt data\n".getBytes(StandardCharsets.UTF_8));
+        g.umount_all();
+    }
+
+    /** Boot code in sector 0 (not the partition table) and a loader image in the gap before sector 2048. */
+    private static void bootLoader(GuestFS g, String disk) throws LibGuestFSException {
+        writeAll(g, disk, random(5, 440), 0);
+        writeAll(g, disk, random(6, 256 * 1024), 512);
+    }
+
+    private static void writeAll(GuestFS g, String disk, byte[] data, long offset) throws LibGuestFSException {
+        int done = 0;
+        while (done < data.length) {
+            byte[] rest = java.util.Arrays.copyOfRange(data, done, data.length);
+            done += g.pwrite_device(disk, rest, offset + done);
+        }
+    }
+
+    /** The files inspection reads on a Debian guest, and some data. */
+    private static void linuxRoot(GuestFS g, String fstab) throws LibGuestFSException {
+        for (String d : List.of("/etc", "/bin", "/usr/bin", "/var/lib/dpkg", "/srv/data")) {
+            g.mkdir_p(d);
+        }
+        g.write("/etc/hostname", (HOSTNAME + "\n").getBytes(StandardCharsets.UTF_8));
+        g.write("/etc/os-release", """
+                PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+                NAME="Debian GNU/Linux"
+                VERSION_ID="12"
+                VERSION="12 (bookworm)"
+                ID=debian
+                """.getBytes(StandardCharsets.UTF_8));
+        g.write("/etc/debian_version", "12.5\n".getBytes(StandardCharsets.UTF_8));
+        g.write("/etc/fstab", fstab.getBytes(StandardCharsets.UTF_8));
+        g.upload("/bin/ls", "/bin/ls"); // inspection reads the architecture from an ELF binary
+        g.chmod(0755, "/bin/ls");
+        g.write("/var/lib/dpkg/status", "Package: bash\nStatus: install ok installed\nVersion: 5.2.15-2+b2\nArchitecture: amd64\n\n"
+                .getBytes(StandardCharsets.UTF_8));
+        g.write("/srv/data/blob.bin", random(7, 1_500_000));
+        g.write("/srv/data/notes.txt", "resize me\n".getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static byte[] random(long seed, int n) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+}
