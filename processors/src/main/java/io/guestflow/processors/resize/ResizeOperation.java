@@ -202,12 +202,7 @@ public final class ResizeOperation {
                 case "swap":
                     return Content.SWAP;
                 case "LVM2_member":
-                    for (PV pv : pvs) {
-                        if (g.canonical_device_name(pv.pv_name).equals(dev)) {
-                            return Content.physicalVolume(pv.pv_size);
-                        }
-                    }
-                    throw new ResizePlanner.ImpossiblePlanException(dev + ": LVM physical volume that LVM does not report");
+                    return Content.physicalVolume(physicalVolume(g, dev, pvs).pv_size);
                 default:
                     g.mount_ro(dev, "/");
                     try {
@@ -221,6 +216,27 @@ public final class ResizeOperation {
             LOG.debug("{}: content unknown: {}", dev, e.getMessage());
             return Content.UNKNOWN;
         }
+    }
+
+    /**
+     * The PV on {@code dev}, matched by UUID: pvs_full names PVs as the appliance's kernel does, and the kernel
+     * may have enumerated the disks in another order than libguestfs's names (/dev/sdb can be the kernel's sda).
+     */
+    private static PV physicalVolume(GuestFS g, String dev, List<PV> pvs) {
+        String uuid;
+        try {
+            uuid = g.pvuuid(dev).replace("-", "");
+        } catch (LibGuestFSException e) {
+            throw new ResizePlanner.ImpossiblePlanException(dev + ": has an LVM physical volume signature, but LVM cannot"
+                    + " read it: " + e.getMessage());
+        }
+        for (PV pv : pvs) {
+            if (pv.pv_uuid.replace("-", "").equals(uuid)) {
+                return pv;
+            }
+        }
+        throw new ResizePlanner.ImpossiblePlanException(dev + ": LVM physical volume " + uuid + " is not among the PVs LVM lists ("
+                + pvs.stream().map(pv -> pv.pv_name + " " + pv.pv_uuid).toList() + ")");
     }
 
     private void writeTable(GuestFS g, ResizePlan plan, DiskLayout layout) throws LibGuestFSException {
