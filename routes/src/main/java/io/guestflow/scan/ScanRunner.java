@@ -77,17 +77,22 @@ public final class ScanRunner {
     }
 
     public Outcome run(ScanConfig scan, Instant scheduledAt) throws Exception {
+        return run(scan, scheduledAt, true);
+    }
+
+    /** With {@code report} false, only produces the jobs (reportDir and report of the outcome are null). */
+    public Outcome run(ScanConfig scan, Instant scheduledAt, boolean report) throws Exception {
         // runs of one scan never overlap in this process (a catch-up run and a Quartz fire could)
         ReentrantLock lock = running.computeIfAbsent(scan.name(), n -> new ReentrantLock());
         lock.lock();
         try {
-            return runLocked(scan, scheduledAt);
+            return runLocked(scan, scheduledAt, report);
         } finally {
             lock.unlock();
         }
     }
 
-    private Outcome runLocked(ScanConfig scan, Instant scheduledAt) throws Exception {
+    private Outcome runLocked(ScanConfig scan, Instant scheduledAt, boolean reportWanted) throws Exception {
         Instant started = Instant.now();
         String runId = runId(scheduledAt);
         List<ScanImage> images = ImageWalker.walk(scan, runId);
@@ -107,6 +112,9 @@ public final class ScanRunner {
                 f.get();
             }
             LOG.info("scan {} run {}: {} image(s), {} new job(s)", scan.name(), runId, images.size(), produced.size());
+            if (!reportWanted) {
+                return new Outcome(runId, produced, null, null);
+            }
             Map<String, JsonNode> results = collect(collector, images, scan.resultTimeout());
             ScanReport report = ScanReport.build(scan, runId, scheduledAt, started, engine, images, produced.size(),
                     results, previous);
