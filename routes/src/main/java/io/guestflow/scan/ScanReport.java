@@ -106,7 +106,7 @@ public record ScanReport(Summary summary, List<ImageRow> images, List<String> re
                 JsonNode osList = r.path("output").path("operatingSystems");
                 Set<String> imagePackages = new HashSet<>();
                 for (JsonNode os : osList) {
-                    String version = os.path("majorVersion").asInt() + "." + os.path("minorVersion").asInt();
+                    String version = version(text(os, "distro"), os.path("majorVersion").asInt(), os.path("minorVersion").asInt());
                     Os o = new Os(text(os, "type"), text(os, "distro"), version, text(os, "productName"),
                             text(os, "hostname"), text(os, "arch"));
                     oses.add(o);
@@ -152,6 +152,14 @@ public record ScanReport(Summary summary, List<ImageRow> images, List<String> re
                 new LinkedHashMap<>(byOsType), new LinkedHashMap<>(byDistro), new LinkedHashMap<>(byVersion),
                 new LinkedHashMap<>(failures), top);
         return new ScanReport(s, List.copyOf(rows), removed);
+    }
+
+    /** As people write it: "12" for Debian 12.0, "22.04" for Ubuntu (year.month), "9.2" for RHEL 9.2. */
+    static String version(String distro, int major, int minor) {
+        if ("ubuntu".equals(distro)) {
+            return String.format("%d.%02d", major, minor);
+        }
+        return minor == 0 ? Integer.toString(major) : major + "." + minor;
     }
 
     private static String text(JsonNode n, String f) {

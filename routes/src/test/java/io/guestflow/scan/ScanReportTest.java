@@ -54,7 +54,9 @@ class ScanReportTest {
                 "e1", first, 3, r1, null);
         assertThat(one.summary().newImages()).isEqualTo(3);
         assertThat(one.summary().byDistro()).containsExactlyInAnyOrderEntriesOf(Map.of("debian", 2, "ubuntu", 1));
-        assertThat(one.summary().byVersion()).containsEntry("debian 12.0", 2);
+        assertThat(one.summary().byVersion()).containsEntry("debian 12", 2);
+        assertThat(ScanReport.version("ubuntu", 22, 4)).isEqualTo("22.04");
+        assertThat(ScanReport.version("rhel", 9, 2)).isEqualTo("9.2");
         assertThat(one.summary().topPackages().get(0)).isEqualTo(new ScanReport.PackageCount("bash", 3));
         Path dir1 = ReportFiles.write(reports, one, JSON);
         assertThat(dir1).isEqualTo(reports.resolve("fleet").resolve("20261125T020000Z"));
