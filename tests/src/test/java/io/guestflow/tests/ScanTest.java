@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.SpecVersion;
 import io.guestflow.engine.Engine;
 import io.guestflow.engine.EngineConfig;
 import io.guestflow.pool.FileTrees;
@@ -161,6 +163,9 @@ class ScanTest {
     void firstFireRunsEveryImageOnceAndReports() throws Exception {
         firstRun = awaitSummary(Duration.ofMinutes(15), "the first run's summary", s -> s.path("jobsProduced").asInt() > 0);
         assertThat(firstRun.path("kind").asText()).isEqualTo("scan-summary");
+        Path schemaFile = Path.of(System.getProperty("guestflow.repo", ".."), "config", "schemas", "scan-summary.schema.json");
+        assertThat(JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012).getSchema(Files.readString(schemaFile))
+                .validate(firstRun)).as("schema violations").isEmpty();
         assertThat(firstRun.path("imagesFound").asInt()).as(firstRun.toString()).isEqualTo(4);
         assertThat(firstRun.path("jobsProduced").asInt()).isEqualTo(4);
         assertThat(firstRun.path("newImages").asInt()).isEqualTo(4);
