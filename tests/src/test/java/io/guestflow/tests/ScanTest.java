@@ -176,7 +176,7 @@ class ScanTest {
         assertThat(firstRun.path("byDistro").path("ubuntu").asInt()).isEqualTo(1);
         assertThat(firstRun.path("byOsType").path("linux").asInt()).isEqualTo(2);
         assertThat(firstRun.path("failuresByCode").path("NO_OS").asInt()).isEqualTo(1);
-        assertThat(firstRun.path("failuresByCode").path("REJECTED").asInt()).isEqualTo(1);
+        assertThat(firstRun.path("failuresByCode").path("DISK_CORRUPT").asInt()).isEqualTo(1);
         // the run was fired by Quartz: its id is its scheduled second, a multiple of 5
         Instant scheduled = Instant.parse(firstRun.path("scheduledAt").asText());
         assertThat(scheduled.getEpochSecond() % 5).isZero();
@@ -199,13 +199,15 @@ class ScanTest {
         assertThat(rows.get("web01.qcow2").path("operatingSystems").get(0).path("hostname").asText()).isEqualTo("web01");
         assertThat(rows.get("db01.qcow2").path("operatingSystems").get(0).path("hostname").asText()).isEqualTo("db01");
         assertThat(rows.get("data-disk.qcow2").path("errorCode").asText()).isEqualTo("NO_OS");
-        assertThat(rows.get("broken.qcow2").path("errorMessage").asText()).contains("DISK_CORRUPT").contains("damaged or truncated");
+        assertThat(rows.get("broken.qcow2").path("status").asText()).isEqualTo("REJECTED");
+        assertThat(rows.get("broken.qcow2").path("errorCode").asText()).isEqualTo("DISK_CORRUPT");
+        assertThat(rows.get("broken.qcow2").path("errorMessage").asText()).contains("damaged or truncated");
         List<String> csv = Files.readAllLines(dir.resolve("report.csv"), StandardCharsets.UTF_8);
         assertThat(csv).hasSize(5);
         assertThat(csv.get(0)).startsWith("path,size,modified,change,status,error_code");
         assertThat(csv.stream().filter(l -> l.contains("web01.qcow2")).findFirst().orElseThrow())
                 .contains(",new,SUCCEEDED,").contains(",linux,debian,12,");
-        assertThat(csv.stream().filter(l -> l.contains("broken.qcow2")).findFirst().orElseThrow()).contains(",REJECTED,");
+        assertThat(csv.stream().filter(l -> l.contains("broken.qcow2")).findFirst().orElseThrow()).contains(",REJECTED,DISK_CORRUPT,");
         assertThat(Files.list(reports.resolve(SCAN)).map(p -> p.getFileName().toString()))
                 .as("no temporary report folders").noneMatch(n -> n.startsWith("."));
     }
@@ -266,7 +268,7 @@ class ScanTest {
         assertThat(count(dom, "<tr class=\"image-row failed\"")).isEqualTo(2);
         assertThat(dom).contains("<td class=\"hostname\">web01</td>").contains("<td class=\"hostname\">db01</td>");
         assertThat(dom).containsPattern("<td class=\"reason\">NO_OS: no operating system");
-        assertThat(dom).containsPattern("<td class=\"reason\">REJECTED: [^<]*DISK_CORRUPT");
+        assertThat(dom).containsPattern("<td class=\"reason\">DISK_CORRUPT: [^<]*damaged or truncated");
     }
 
     private static int count(String s, String needle) {
