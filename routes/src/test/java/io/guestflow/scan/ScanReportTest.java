@@ -68,7 +68,7 @@ class ScanReportTest {
         r2.put(second.get(0).jobId(), r1.get(first.get(0).jobId()));
         r2.put(second.get(1).jobId(), linux("ubuntu", 24, "db01", "bash"));
         r2.put(second.get(2).jobId(), JSON.readTree("{\"status\":\"SUCCEEDED\",\"output\":{\"operatingSystems\":[]}}"));
-        r2.put(second.get(3).jobId(), failed("REJECTED", "REJECTED", "disk 0: DISK_CORRUPT: not a valid qcow2 image"));
+        r2.put(second.get(3).jobId(), failed("REJECTED", "DISK_CORRUPT", "/srv/images/corrupt.qcow2: qcow2 image is damaged or truncated"));
         ScanReport previous = ReportFiles.previous(reports, "fleet", "20261126T020000Z", JSON);
         assertThat(previous).isNotNull();
         assertThat(previous.summary().runId()).isEqualTo("20261125T020000Z");
@@ -79,12 +79,13 @@ class ScanReportTest {
         assertThat(List.of(s.imagesFound(), s.newImages(), s.changed(), s.unchanged(), s.removed()))
                 .containsExactly(5, 3, 1, 1, 1);
         assertThat(List.of(s.succeeded(), s.failed(), s.noResult())).containsExactly(2, 2, 1);
-        assertThat(s.failuresByCode()).containsExactlyInAnyOrderEntriesOf(Map.of("NO_OS", 1, "REJECTED", 1, "NO_RESULT", 1));
+        assertThat(s.failuresByCode()).containsExactlyInAnyOrderEntriesOf(Map.of("NO_OS", 1, "DISK_CORRUPT", 1, "NO_RESULT", 1));
         assertThat(two.removed()).containsExactly("/srv/images/old.qcow2");
         ScanReport.ImageRow blank = two.images().get(2);
         assertThat(blank.status()).isEqualTo("FAILED");
         assertThat(blank.errorMessage()).contains("no operating system");
-        assertThat(two.images().get(3).errorMessage()).contains("DISK_CORRUPT");
+        assertThat(two.images().get(3).errorCode()).isEqualTo("DISK_CORRUPT");
+        assertThat(two.images().get(3).status()).isEqualTo("REJECTED");
     }
 
     @Test
