@@ -32,10 +32,11 @@ import picocli.CommandLine.Parameters;
  * paths for this command and for the engines that run the jobs.
  */
 @Command(name = "scan", mixinStandardHelpOptions = true,
-        description = {"Run a fleet scan now: one job per image under the roots, produced to the jobs topic",
-            "(images whose job already has a result are not run again). NAME is a scan of the configuration",
-            "(guestflow.scan.NAME.*); --root makes an ad-hoc one. With --wait, wait for every result, publish the",
-            "scan summary, write report.html, report.csv and report.json, and print their paths."})
+        description = {"Run a fleet scan now: one job per image under the roots, produced to the jobs topic;",
+            "images whose job already has a result are not run again.",
+            "NAME is a scan of the configuration (guestflow.scan.NAME.*); --root makes an ad-hoc one.",
+            "With --wait: wait for every result, publish the scan summary, write report.html,",
+            "report.csv and report.json, and print their paths. Exit 0, or 4 when some image had no result in time."})
 public final class ScanCommand implements Callable<Integer> {
     @Mixin
     EngineOptions options = new EngineOptions();
@@ -60,7 +61,7 @@ public final class ScanCommand implements Callable<Integer> {
     @Option(names = "--option", paramLabel = "KEY=VALUE", description = "Ad-hoc scan: an option of the job type.")
     Map<String, String> jobOptions = new LinkedHashMap<>();
 
-    @Option(names = "--scan-name", defaultValue = "adhoc",
+    @Option(names = "--scan-name", defaultValue = "adhoc", paramLabel = "NAME",
             description = "Ad-hoc scan: its name in job ids and under the reports folder (default adhoc).")
     String adhocName;
 
