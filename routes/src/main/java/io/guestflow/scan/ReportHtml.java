@@ -29,7 +29,7 @@ public final class ReportHtml {
         h.append("<header><h1>Fleet scan <span class=\"scan\">").append(esc(s.scan())).append("</span></h1>")
                 .append("<p class=\"meta\">run ").append(esc(s.runId())).append(" · job type ").append(esc(s.type()))
                 .append(" · roots ").append(esc(String.join(", ", s.roots())))
-                .append(" · finished ").append(esc(String.valueOf(s.finishedAt())))
+                .append(" · finished ").append(esc(String.valueOf(s.finishedAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS))))
                 .append(s.previousRunId() == null ? " · first run" : " · compared with run " + esc(s.previousRunId()))
                 .append("</p></header>\n");
         h.append("<section class=\"tiles\">");
