@@ -4,7 +4,6 @@ import io.guestflow.pool.ErrorCode;
 import io.guestflow.pool.GuestflowException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
@@ -17,7 +16,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.stream.Stream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.SimpleFileVisitor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Finds a scan's images and gives each one its deterministic job id:
@@ -25,6 +27,7 @@ import java.util.stream.Stream;
  * the same content always maps to the same job, on any engine instance.
  */
 public final class ImageWalker {
+    private static final Logger LOG = LoggerFactory.getLogger(ImageWalker.class);
     private ImageWalker() {
     }
 
@@ -38,16 +41,27 @@ public final class ImageWalker {
             if (!Files.isDirectory(r)) {
                 throw new GuestflowException(ErrorCode.DISK_NOT_FOUND, "scan " + scan.name() + ": root " + r + " is not a directory");
             }
-            try (Stream<Path> files = Files.walk(r)) {
-                files.filter(Files::isRegularFile)
-                        .filter(f -> include.stream().anyMatch(m -> m.matches(r, f)))
-                        .filter(f -> exclude.stream().noneMatch(m -> m.matches(r, f)))
-                        .forEach(f -> out.add(image(scan, f, runId)));
+            try {
+                Files.walkFileTree(r, new SimpleFileVisitor<>() {
+                    @Override
+                    public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) {
+                        // symlinks count when they point at a regular file; the path policy checks where
+                        if (Files.isRegularFile(f) && include.stream().anyMatch(m -> m.matches(r, f))
+                                && exclude.stream().noneMatch(m -> m.matches(r, f))) {
+                            out.add(image(scan, f, runId));
+                        }
+                        return FileVisitResult.CONTINUE;
+                    }
+
+                    @Override
+                    public FileVisitResult visitFileFailed(Path f, IOException e) {
+                        // one unreadable folder must not stop the scan of the others
+                        LOG.warn("scan {}: skipping {}: {}", scan.name(), f, e.toString());
+                        return FileVisitResult.CONTINUE;
+                    }
+                });
             } catch (IOException e) {
                 throw new GuestflowException(ErrorCode.DISK_UNREADABLE, "scan " + scan.name() + ": cannot walk " + r + ": " + e.getMessage(), e);
-            } catch (UncheckedIOException e) {
-                throw new GuestflowException(ErrorCode.DISK_UNREADABLE, "scan " + scan.name() + ": cannot walk " + r + ": "
-                        + e.getCause().getMessage(), e.getCause());
             }
         }
         out.sort(java.util.Comparator.comparing(ScanImage::path));
