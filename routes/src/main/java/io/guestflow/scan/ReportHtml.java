@@ -176,8 +176,9 @@ public final class ReportHtml {
             (function(){
               var report = JSON.parse(document.getElementById('scan-data').textContent);
               var rows = report.images.map(function(r){
+                // distro and version, as the charts say; product names vary too much (Debian's is "12.5")
                 var os = (r.operatingSystems||[]).map(function(o){
-                  return [o.productName || ((o.distro||o.type||'') + ' ' + (o.version||''))].join('');}).join('; ');
+                  return ((o.distro||o.type||'?') + ' ' + (o.version||'')).trim();}).join('; ');
                 var host = (r.operatingSystems||[]).map(function(o){return o.hostname||'';}).filter(Boolean).join('; ');
                 return {path:r.path, change:r.change, status:r.status, os:os, hostname:host,
                         packages:(r.packages==null?'':r.packages), size:r.size,
