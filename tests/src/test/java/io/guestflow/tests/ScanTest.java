@@ -61,14 +61,27 @@ class ScanTest {
     private TestBroker broker;
     private Engine engine;
     private KafkaConsumer<String, byte[]> reader;
-    private List<Path> tmpBefore;
+    private final java.util.Set<Path> ownDirs = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private Thread ownDirsSampler;
     private final List<ConsumerRecord<String, byte[]>> jobs = new ArrayList<>();
     private final List<JsonNode> summaries = new ArrayList<>();
     private JsonNode firstRun;
 
     @BeforeAll
     void start() throws Exception {
-        tmpBefore = Leftovers.libguestfsTmpDirs();
+        ownDirsSampler = new Thread(() -> {
+            // launches take tens of seconds: a sample every half second sees every appliance
+            while (!Thread.currentThread().isInterrupted()) {
+                sampleOwnDirs(ownDirs);
+                try {
+                    Thread.sleep(500);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "scan-test-own-appliances");
+        ownDirsSampler.setDaemon(true);
+        ownDirsSampler.start();
         work = Files.createTempDirectory("guestflow-scan-test");
         images = Files.createDirectories(work.resolve("images"));
         reports = work.resolve("reports");
@@ -120,30 +133,23 @@ class ScanTest {
             broker.close();
         }
         assertThat(Leftovers.qemuChildren()).as("qemu processes left running").isEmpty();
-        List<Path> left = new ArrayList<>(Leftovers.libguestfsTmpDirs());
-        left.removeAll(tmpBefore);
-        // other worktrees launch appliances at the same time: their live qemu name their own directories
-        left.removeAll(inUseByOtherProcesses());
-        assertThat(left).as("/tmp/libguestfs* left behind").isEmpty();
+        // other worktrees launch appliances at the same time, so only the directories our own qemu named count
+        ownDirsSampler.interrupt();
+        ownDirsSampler.join(2000);
+        assertThat(ownDirs).as("the sampler saw this JVM's appliances").isNotEmpty();
+        assertThat(ownDirs.stream().filter(Files::exists).toList()).as("/tmp/libguestfs* left behind").isEmpty();
         FileTrees.delete(work);
     }
 
-    /** /tmp/libguestfs* directories named on the command line of a live qemu that this JVM did not start. */
-    private static List<Path> inUseByOtherProcesses() {
-        java.util.Set<Long> mine = new java.util.HashSet<>();
-        ProcessHandle.current().descendants().forEach(p -> mine.add(p.pid()));
-        List<Path> out = new ArrayList<>();
+    /** /tmp/libguestfs* directories named on the command line of this JVM's qemu processes. */
+    private static void sampleOwnDirs(java.util.Set<Path> into) {
         Pattern dir = Pattern.compile("/tmp/libguestfs[A-Za-z0-9]+");
-        ProcessHandle.allProcesses().filter(p -> !mine.contains(p.pid())).forEach(p -> {
-            String cmd = io.guestflow.pool.HostInfo.commandLine(p).orElse("");
-            if (cmd.contains("qemu-system")) {
-                Matcher m = dir.matcher(cmd);
-                while (m.find()) {
-                    out.add(Path.of(m.group()));
-                }
+        for (ProcessHandle p : Leftovers.qemuChildren()) {
+            Matcher m = dir.matcher(io.guestflow.pool.HostInfo.commandLine(p).orElse(""));
+            while (m.find()) {
+                into.add(Path.of(m.group()));
             }
-        });
-        return out;
+        }
     }
 
     /** Reads until a scan summary satisfying {@code want} arrives; returns it. */
