@@ -132,13 +132,14 @@ class ScanTest {
         if (broker != null) {
             broker.close();
         }
+        // first, so that a failing check below does not leave the copies and reports behind
+        FileTrees.delete(work);
         assertThat(Leftovers.qemuChildren()).as("qemu processes left running").isEmpty();
         // other worktrees launch appliances at the same time, so only the directories our own qemu named count
         ownDirsSampler.interrupt();
         ownDirsSampler.join(2000);
         assertThat(ownDirs).as("the sampler saw this JVM's appliances").isNotEmpty();
         assertThat(ownDirs.stream().filter(Files::exists).toList()).as("/tmp/libguestfs* left behind").isEmpty();
-        FileTrees.delete(work);
     }
 
     /** /tmp/libguestfs* directories named on the command line of this JVM's qemu processes. */
