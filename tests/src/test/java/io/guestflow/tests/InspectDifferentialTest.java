@@ -4,10 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.networknt.schema.JsonSchema;
-import com.networknt.schema.JsonSchemaFactory;
-import com.networknt.schema.SpecVersion;
-import com.networknt.schema.ValidationMessage;
 import io.guestflow.cli.GuestflowCli;
 import io.guestflow.pool.Drive;
 import io.guestflow.pool.GuestEventListener;
@@ -172,11 +168,6 @@ class InspectDifferentialTest {
     }
 
     static void assertValidAgainstSchema(String json) throws Exception {
-        Path schemaFile = Path.of(System.getProperty("guestflow.repo", ".."), "config", "schemas", "inspection-result.schema.json");
-        JsonSchema schema = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012)
-                .getSchema(Files.readString(schemaFile));
-        JsonNode node = JSON.readTree(json);
-        Set<ValidationMessage> errors = schema.validate(node);
-        assertThat(errors).as("schema violations").isEmpty();
+        Schemas.assertValid("inspection-result.schema.json", JSON.readTree(json));
     }
 }

@@ -185,6 +185,7 @@ class JournalTest {
         assertThat(all.records().get(all.records().size() - 1).path("bootId").asText()).isEqualTo(JournalFixtures.BOOT2);
         assertThat(all.records()).extracting(r -> r.path("seq").asLong())
                 .isEqualTo(java.util.stream.LongStream.range(0, JournalFixtures.ENTRIES).boxed().toList());
+        all.records().forEach(r -> Schemas.assertValid("journal-record.schema.json", r));
     }
 
     @Test
@@ -236,6 +237,7 @@ class JournalTest {
         assertThat(text.guest().paths()).containsExactly("/var/log/syslog");
         assertThat(text.records()).extracting(r -> r.path("message").asText()).isEqualTo(JournalFixtures.SYSLOG_LINES);
         assertThat(text.records()).extracting(r -> r.path("line").asLong()).containsExactly(1L, 2L, 3L, 4L, 5L);
+        text.records().forEach(r -> Schemas.assertValid("journal-record.schema.json", r));
         Export grep = export("/dev/sdb1", "{\"grep\":\"error\",\"priority\":3}");
         assertThat(grep.records()).extracting(r -> r.path("message").asText())
                 .containsExactly(JournalFixtures.SYSLOG_LINES.get(3));

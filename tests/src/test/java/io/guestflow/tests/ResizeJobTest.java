@@ -6,31 +6,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.guestflow.engine.Engine;
-import io.guestflow.engine.EngineConfig;
 import io.guestflow.pool.FileTrees;
-import io.guestflow.pool.PoolConfig;
 import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobRejectedException;
 import io.guestflow.processors.resize.ResizeJobOperation;
 import io.guestflow.tests.ResizeFixtures.Disk;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.stream.Stream;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -48,48 +34,19 @@ class ResizeJobTest {
 
     private Path work;
     private Path outRoot;
-    private TestBroker broker;
-    private Engine engine;
-    private KafkaProducer<String, byte[]> producer;
-    private KafkaConsumer<String, byte[]> results;
-    private final Map<String, JsonNode> seen = new HashMap<>();
+    private TestEngine engine;
 
     @BeforeAll
     void start() throws Exception {
         work = Files.createTempDirectory("guestflow-resize-job");
-        outRoot = Files.createDirectories(work.resolve("out"));
-        Map<String, String> props = new HashMap<>();
-        props.put("guestflow.engine.image-root", ResizeFixtures.dir().toString());
-        props.put("guestflow.engine.output-root", outRoot.toString());
-        props.put("guestflow.engine.data-dir", work.resolve("kafka").toString());
-        broker = TestBroker.start();
-        EngineConfig cfg = EngineConfig.from(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(1))
-                .withBootstrapServers(broker.bootstrapServers());
-        engine = Engine.start(cfg);
-        Map<String, Object> client = new HashMap<>(Engine.clientProps(engine.config()));
-        producer = new KafkaProducer<>(client, new StringSerializer(), new ByteArraySerializer());
-        Properties rp = new Properties();
-        rp.putAll(client);
-        rp.put("enable.auto.commit", "false");
-        results = new KafkaConsumer<>(rp, new StringDeserializer(), new ByteArrayDeserializer());
-        var parts = Engine.partitions(results, cfg.topics().results());
-        results.assign(parts);
-        results.seekToBeginning(parts);
+        outRoot = work.resolve("out");
+        engine = TestEngine.start(ResizeFixtures.dir(), work);
     }
 
     @AfterAll
     void stop() throws Exception {
-        if (results != null) {
-            results.close();
-        }
-        if (producer != null) {
-            producer.close();
-        }
         if (engine != null) {
             engine.close();
-        }
-        if (broker != null) {
-            broker.close();
         }
         FileTrees.delete(work);
     }
@@ -99,15 +56,7 @@ class ResizeJobTest {
                 + ResizeFixtures.image(Disk.MBR).toUri() + "\",\"format\":\"qcow2\"}],"
                 + "\"output\":{\"uri\":\"" + outRoot.resolve(jobId + ".qcow2").toUri() + "\",\"format\":\"qcow2\"},"
                 + "\"options\":" + options + "}";
-        producer.send(new ProducerRecord<>(engine.config().topics().jobs(), jobId, job.getBytes(StandardCharsets.UTF_8))).get();
-        long deadline = System.nanoTime() + Duration.ofMinutes(15).toNanos();
-        while (!seen.containsKey(jobId)) {
-            assertThat(System.nanoTime()).as("result of " + jobId).isLessThan(deadline);
-            for (ConsumerRecord<String, byte[]> r : results.poll(Duration.ofMillis(300))) {
-                seen.put(r.key(), JSON.readTree(r.value()));
-            }
-        }
-        return seen.get(jobId);
+        return engine.run(jobId, job, Duration.ofMinutes(15));
     }
 
     private List<String> outputs() throws Exception {

@@ -4,28 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.guestflow.engine.Engine;
-import io.guestflow.engine.EngineConfig;
 import io.guestflow.pool.FileTrees;
-import io.guestflow.pool.PoolConfig;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -42,12 +27,8 @@ import org.junit.jupiter.api.TestInstance;
 class TopicStreamsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private TestBroker broker;
-    private Engine engine;
-    private KafkaProducer<String, byte[]> producer;
-    private KafkaConsumer<String, byte[]> reader;
     private Path work;
-    private final List<ConsumerRecord<String, byte[]>> seen = new ArrayList<>();
+    private TestEngine engine;
     private List<Path> tmpBefore;
 
     @BeforeAll
@@ -58,84 +39,26 @@ class TopicStreamsTest {
         // copies: the image root must hold them, and the caches are never handed to the engine
         Files.copy(JournalFixtures.image(JournalFixtures.Guest.JOURNAL), images.resolve("journal.qcow2"));
         Files.copy(ResizeFixtures.image(ResizeFixtures.Disk.MBR), images.resolve("mbr.qcow2"));
-        Map<String, String> props = new HashMap<>();
-        props.put("guestflow.engine.image-root", images.toString());
-        props.put("guestflow.engine.output-root", Files.createDirectories(work.resolve("out")).toString());
-        props.put("guestflow.engine.data-dir", work.resolve("kafka").toString());
-        broker = TestBroker.start();
-        EngineConfig cfg = EngineConfig.from(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(1))
-                .withBootstrapServers(broker.bootstrapServers());
-        engine = Engine.start(cfg);
-        Map<String, Object> client = new HashMap<>(Engine.clientProps(engine.config()));
-        producer = new KafkaProducer<>(client, new StringSerializer(), new ByteArraySerializer());
-        Properties rp = new Properties();
-        rp.putAll(client);
-        rp.put("enable.auto.commit", "false");
-        reader = new KafkaConsumer<>(rp, new StringDeserializer(), new ByteArrayDeserializer());
-        List<TopicPartition> parts = new ArrayList<>();
-        for (String t : List.of(cfg.topics().results(), cfg.topics().log(), cfg.topics().journal())) {
-            parts.addAll(Engine.partitions(reader, t));
-        }
-        reader.assign(parts);
-        reader.seekToBeginning(parts);
+        engine = TestEngine.start(images, work);
     }
 
     @AfterAll
     void stop() throws Exception {
-        if (reader != null) {
-            reader.close();
-        }
-        if (producer != null) {
-            producer.close();
-        }
         if (engine != null) {
             engine.close();
-        }
-        if (broker != null) {
-            broker.close();
         }
         assertThat(Leftovers.qemuChildren()).as("qemu processes left running").isEmpty();
         assertThat(Leftovers.libguestfsTmpDirs()).as("/tmp/libguestfs* left behind").isSubsetOf(tmpBefore);
         FileTrees.delete(work);
     }
 
-    private List<JsonNode> values(String topic, String key) {
-        List<JsonNode> out = new ArrayList<>();
-        for (ConsumerRecord<String, byte[]> r : seen) {
-            if (r.topic().equals(topic) && key.equals(r.key())) {
-                try {
-                    out.add(JSON.readTree(r.value()));
-                } catch (Exception e) {
-                    throw new AssertionError(e);
-                }
-            }
-        }
-        return out;
-    }
-
-    /** Submits {@code job} and reads every topic until its result arrives (and a moment after). */
-    private JsonNode run(String id, String job) throws Exception {
-        producer.send(new ProducerRecord<>(engine.config().topics().jobs(), id, job.getBytes(StandardCharsets.UTF_8))).get();
-        String results = engine.config().topics().results();
-        long deadline = System.nanoTime() + Duration.ofMinutes(15).toNanos();
-        while (values(results, id).isEmpty()) {
-            assertThat(System.nanoTime()).as("result of " + id).isLessThan(deadline);
-            reader.poll(Duration.ofMillis(300)).forEach(seen::add);
-        }
-        long settle = System.nanoTime() + Duration.ofSeconds(2).toNanos();
-        while (System.nanoTime() < settle) {
-            reader.poll(Duration.ofMillis(200)).forEach(seen::add);
-        }
-        return values(results, id).get(0);
-    }
-
     @Test
     void aJournalJobPublishesJournalctlsEntriesInOrderBeforeItsResult() throws Exception {
         String id = "journal-p3";
-        JsonNode result = run(id, "{\"jobId\":\"" + id + "\",\"type\":\"journal\",\"options\":{\"priority\":3},"
-                + "\"disks\":[{\"uri\":\"" + work.resolve("images/journal.qcow2").toUri() + "\",\"format\":\"qcow2\"}]}");
+        JsonNode result = engine.run(id, "{\"jobId\":\"" + id + "\",\"type\":\"journal\",\"options\":{\"priority\":3},"
+                + "\"disks\":[{\"uri\":\"" + work.resolve("images/journal.qcow2").toUri() + "\",\"format\":\"qcow2\"}]}", Duration.ofMinutes(15));
         assertThat(result.path("status").asText()).as(result.toString()).isEqualTo("SUCCEEDED");
-        List<JsonNode> records = values(engine.config().topics().journal(), id);
+        List<JsonNode> records = engine.values(engine.topics().journal(), id);
         List<String> ours = records.stream().map(r -> r.path("realtimeUsec").asText() + " " + r.path("message").asText()).toList();
         List<String> oracle = new ArrayList<>();
         String out = VirtTool.run(Duration.ofMinutes(2), "journalctl", "--no-pager", "-q", "-D",
@@ -147,6 +70,7 @@ class TopicStreamsTest {
             }
         }
         assertThat(ours).isNotEmpty().isEqualTo(oracle);
+        records.forEach(r -> Schemas.assertValid("journal-record.schema.json", r));
         assertThat(records).extracting(r -> r.path("seq").asLong())
                 .isEqualTo(java.util.stream.LongStream.range(0, records.size()).boxed().toList());
         JsonNode summary = result.path("output");
@@ -157,12 +81,11 @@ class TopicStreamsTest {
         // every record was on the topic before the result: the result is published after the sink's last ack
         long lastRecordTime = -1;
         long resultSeenAt = -1;
-        for (int i = 0; i < seen.size(); i++) {
-            ConsumerRecord<String, byte[]> r = seen.get(i);
-            if (id.equals(r.key()) && r.topic().equals(engine.config().topics().journal())) {
+        for (ConsumerRecord<String, byte[]> r : engine.seen()) {
+            if (id.equals(r.key()) && r.topic().equals(engine.topics().journal())) {
                 lastRecordTime = Math.max(lastRecordTime, r.timestamp());
             }
-            if (id.equals(r.key()) && r.topic().equals(engine.config().topics().results())) {
+            if (id.equals(r.key()) && r.topic().equals(engine.topics().results())) {
                 resultSeenAt = r.timestamp();
             }
         }
@@ -172,11 +95,13 @@ class TopicStreamsTest {
     @Test
     void aResizeJobsProgressRisesTo100InEveryCallAndNamesItsStep() throws Exception {
         String id = "resize-progress";
-        JsonNode result = run(id, "{\"jobId\":\"" + id + "\",\"type\":\"resize\",\"options\":{\"size\":\"+64M\","
+        JsonNode result = engine.run(id, "{\"jobId\":\"" + id + "\",\"type\":\"resize\",\"options\":{\"size\":\"+64M\","
                 + "\"expand\":\"/dev/sda2\"},\"disks\":[{\"uri\":\"" + work.resolve("images/mbr.qcow2").toUri()
-                + "\",\"format\":\"qcow2\"}],\"output\":{\"uri\":\"" + work.resolve("out/mbr-big.qcow2").toUri() + "\"}}");
+                + "\",\"format\":\"qcow2\"}],\"output\":{\"uri\":\"" + work.resolve("out/mbr-big.qcow2").toUri() + "\"}}",
+                Duration.ofMinutes(15));
         assertThat(result.path("status").asText()).as(result.toString()).isEqualTo("SUCCEEDED");
-        List<JsonNode> events = values(engine.config().topics().log(), id);
+        List<JsonNode> events = engine.values(engine.topics().log(), id);
+        events.forEach(e -> Schemas.assertValid("event.schema.json", e));
         assertThat(events).noneMatch(e -> e.path("type").asText().endsWith(".enter") || e.path("type").asText().endsWith(".trace"));
         List<JsonNode> progress = events.stream().filter(e -> e.path("type").asText().equals("io.guestflow.libguestfs.progress"))
                 .map(e -> e.path("data")).toList();

@@ -13,6 +13,13 @@ public class JobRejectedException extends RuntimeException {
         this.jobId = jobId;
     }
 
+    /** An option the job type does not have, with the ones it has. */
+    public static JobRejectedException unknownOption(String jobId, String type, String name,
+                                                     java.util.Collection<String> known) {
+        return new JobRejectedException(jobId, type + " has no option '" + name + "' (it has: "
+                + String.join(", ", known.stream().sorted().toList()) + ")");
+    }
+
     public String jobId() {
         return jobId;
     }

@@ -150,29 +150,14 @@ public final class JournalExport {
      * {@code root} from any source, published in order.
      */
     public void exportEntries(String root, Iterator<JournalEntry> entries) throws Exception {
-        Deque<ObjectNode> tail = options.lines() == null ? null : new ArrayDeque<>(options.lines());
+        Deque<ObjectNode> tail = newTail();
         while (!truncated && entries.hasNext()) {
             JournalEntry e = entries.next();
-            if (!filter.matches(e)) {
-                continue;
-            }
-            if (tail != null) {
-                if (tail.size() == options.lines()) {
-                    tail.removeFirst();
-                }
-                tail.addLast(entryRecord(root, e));
-            } else {
-                emit(entryRecord(root, e), e.realtime().toString());
+            if (filter.matches(e)) {
+                offer(tail, entryRecord(root, e));
             }
         }
-        if (tail != null) {
-            for (ObjectNode r : tail) {
-                if (truncated) {
-                    break;
-                }
-                emit(r, r.path("realtime").asText());
-            }
-        }
+        drain(tail);
     }
 
     private long readText(GuestFS g, String root, String path) throws Exception {
@@ -180,7 +165,7 @@ public final class JournalExport {
         long scanned = 0;
         try {
             g.download(path, local.toString());
-            Deque<ObjectNode> tail = options.lines() == null ? null : new ArrayDeque<>(options.lines());
+            Deque<ObjectNode> tail = newTail();
             var decoder = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPLACE)
                     .onUnmappableCharacter(CodingErrorAction.REPLACE);
             try (BufferedReader in = new BufferedReader(new java.io.InputStreamReader(Files.newInputStream(local), decoder))) {
@@ -193,25 +178,10 @@ public final class JournalExport {
                     if (!filter.matchesGrep(line)) {
                         continue;
                     }
-                    ObjectNode r = textRecord(root, path, scanned, line);
-                    if (tail != null) {
-                        if (tail.size() == options.lines()) {
-                            tail.removeFirst();
-                        }
-                        tail.addLast(r);
-                    } else {
-                        emit(r, null);
-                    }
+                    offer(tail, textRecord(root, path, scanned, line));
                 }
             }
-            if (tail != null) {
-                for (ObjectNode r : tail) {
-                    if (truncated) {
-                        break;
-                    }
-                    emit(r, null);
-                }
-            }
+            drain(tail);
         } finally {
             Files.deleteIfExists(local);
         }
@@ -243,7 +213,38 @@ public final class JournalExport {
         return notes;
     }
 
-    private void emit(ObjectNode record, String realtime) throws Exception {
+    /** The buffer of the last {@code lines} records, or null when every record goes out at once. */
+    private Deque<ObjectNode> newTail() {
+        return options.lines() == null ? null : new ArrayDeque<>(options.lines());
+    }
+
+    /** Publishes {@code record} now, or keeps it among the last {@code lines}. */
+    private void offer(Deque<ObjectNode> tail, ObjectNode record) throws Exception {
+        if (tail == null) {
+            emit(record);
+            return;
+        }
+        if (tail.size() == options.lines()) {
+            tail.removeFirst();
+        }
+        tail.addLast(record);
+    }
+
+    /** Publishes what {@link #offer} kept, until maxEntries cuts the stream. */
+    private void drain(Deque<ObjectNode> tail) throws Exception {
+        if (tail != null) {
+            for (ObjectNode r : tail) {
+                if (truncated) {
+                    break;
+                }
+                emit(r);
+            }
+        }
+    }
+
+    /** Publishes one record with the next seq; text lines have no realtime and leave first/last alone. */
+    private void emit(ObjectNode record) throws Exception {
+        String realtime = record.path("realtime").asText(null);
         if (options.maxEntries() != null && seq >= options.maxEntries()) {
             truncated = true;
             return;

@@ -97,8 +97,7 @@ public record JournalOptions(Instant since, Instant until, Integer priority, Lis
                     lines = v.asInt();
                 }
                 case "fields" -> fields = strings(id, name, v, FIELD);
-                default -> throw new JobRejectedException(id, "journal has no option '" + name + "' (it has: "
-                        + String.join(", ", NAMES.stream().sorted().toList()) + ")");
+                default -> throw JobRejectedException.unknownOption(id, "journal", name, NAMES);
             }
         }
         if (since != null && until != null && since.isAfter(until)) {

@@ -59,8 +59,7 @@ public record SparsifyOptions(boolean inPlace, String outputFormat, boolean comp
                     }
                     tmpDir = Path.of(v.asText()).normalize();
                 }
-                default -> throw new JobRejectedException(id, "sparsify has no option '" + name + "' (it has: "
-                        + String.join(", ", NAMES.stream().sorted().toList()) + ")");
+                default -> throw JobRejectedException.unknownOption(id, "sparsify", name, NAMES);
             }
         }
         if (job.disks().size() != 1) {

@@ -54,8 +54,7 @@ public record SysprepOptions(List<SysprepOperation> operations, boolean dryRun, 
         for (Iterator<String> it = options.fieldNames(); it.hasNext(); ) {
             String name = it.next();
             if (!NAMES.contains(name)) {
-                throw new JobRejectedException(jobId, "sysprep has no option '" + name + "' (it has: "
-                        + String.join(", ", NAMES.stream().sorted().toList()) + ")");
+                throw JobRejectedException.unknownOption(jobId, "sysprep", name, NAMES);
             }
         }
         List<SysprepOperation> ops;

@@ -1,0 +1,126 @@
+package io.guestflow.tests;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guestflow.engine.Engine;
+import io.guestflow.engine.EngineConfig;
+import io.guestflow.pool.PoolConfig;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * An engine on a real broker ({@link TestBroker}) for one test class: one
+ * appliance, images under {@code imageRoot}, outputs under {@code work/out};
+ * a producer for jobs and a reader of the results, log and journal topics
+ * from their beginning.
+ */
+final class TestEngine implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final TestBroker broker;
+    private final Engine engine;
+    private final KafkaProducer<String, byte[]> producer;
+    private final KafkaConsumer<String, byte[]> reader;
+    private final List<ConsumerRecord<String, byte[]>> seen = new ArrayList<>();
+
+    private TestEngine(TestBroker broker, Engine engine, KafkaProducer<String, byte[]> producer,
+                       KafkaConsumer<String, byte[]> reader) {
+        this.broker = broker;
+        this.engine = engine;
+        this.producer = producer;
+        this.reader = reader;
+    }
+
+    static TestEngine start(Path imageRoot, Path work) throws Exception {
+        Map<String, String> props = new HashMap<>();
+        props.put("guestflow.engine.image-root", imageRoot.toString());
+        props.put("guestflow.engine.output-root", Files.createDirectories(work.resolve("out")).toString());
+        props.put("guestflow.engine.data-dir", work.resolve("kafka").toString());
+        TestBroker broker = TestBroker.start();
+        try {
+            EngineConfig cfg = EngineConfig.from(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(1))
+                    .withBootstrapServers(broker.bootstrapServers());
+            Engine engine = Engine.start(cfg);
+            Map<String, Object> client = new HashMap<>(Engine.clientProps(engine.config()));
+            KafkaProducer<String, byte[]> producer = new KafkaProducer<>(client, new StringSerializer(), new ByteArraySerializer());
+            Properties rp = new Properties();
+            rp.putAll(client);
+            rp.put("enable.auto.commit", "false");
+            KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(rp, new StringDeserializer(), new ByteArrayDeserializer());
+            List<TopicPartition> parts = new ArrayList<>();
+            for (String t : List.of(cfg.topics().results(), cfg.topics().log(), cfg.topics().journal())) {
+                parts.addAll(Engine.partitions(reader, t));
+            }
+            reader.assign(parts);
+            reader.seekToBeginning(parts);
+            return new TestEngine(broker, engine, producer, reader);
+        } catch (Exception | AssertionError e) {
+            broker.close();
+            throw e;
+        }
+    }
+
+    EngineConfig.Topics topics() {
+        return engine.config().topics();
+    }
+
+    /** Submits {@code job} as {@code jobId} and reads every topic until its result arrives, and a moment after. */
+    JsonNode run(String jobId, String job, Duration timeout) throws Exception {
+        producer.send(new ProducerRecord<>(topics().jobs(), jobId, job.getBytes(StandardCharsets.UTF_8))).get();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (values(topics().results(), jobId).isEmpty()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no result for " + jobId + " in " + timeout);
+            }
+            reader.poll(Duration.ofMillis(300)).forEach(seen::add);
+        }
+        long settle = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+        while (System.nanoTime() < settle) {
+            reader.poll(Duration.ofMillis(200)).forEach(seen::add);
+        }
+        return values(topics().results(), jobId).get(0);
+    }
+
+    /** Every record read so far, in the order read. */
+    List<ConsumerRecord<String, byte[]>> seen() {
+        return seen;
+    }
+
+    /** The values of {@code topic}'s records with {@code key}, as JSON, in the order read. */
+    List<JsonNode> values(String topic, String key) {
+        List<JsonNode> out = new ArrayList<>();
+        for (ConsumerRecord<String, byte[]> r : seen) {
+            if (r.topic().equals(topic) && key.equals(r.key())) {
+                try {
+                    out.add(JSON.readTree(r.value()));
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void close() throws Exception {
+        try (broker; engine; producer; reader) {
+            // closed in reverse order: reader, producer, engine, broker
+        }
+    }
+}
