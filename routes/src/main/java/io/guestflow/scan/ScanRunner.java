@@ -134,7 +134,7 @@ public final class ScanRunner {
     }
 
     public static String summaryKey(String scan, String runId) {
-        return "scan-summary:" + scan + ":" + runId;
+        return io.guestflow.processors.job.JobParser.RESERVED_ID_PREFIX + scan + ":" + runId;
     }
 
     ObjectNode job(ScanConfig scan, ScanImage img) {

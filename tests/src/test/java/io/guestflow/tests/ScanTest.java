@@ -58,13 +58,9 @@ class ScanTest {
     private Path work;
     private Path images;
     private Path reports;
-    private TestBroker broker;
-    private Engine engine;
-    private KafkaConsumer<String, byte[]> reader;
+    private TestEngine engine;
     private final java.util.Set<Path> ownDirs = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private Thread ownDirsSampler;
-    private final List<ConsumerRecord<String, byte[]>> jobs = new ArrayList<>();
-    private final List<JsonNode> summaries = new ArrayList<>();
     private JsonNode firstRun;
 
     @BeforeAll
@@ -98,39 +94,19 @@ class ScanTest {
         Files.copy(Fixtures.image(Image.BLANK_EXT4), images.resolve("scratch-tmp.qcow2"));
         Files.writeString(images.resolve("README.txt"), "not an image");
 
-        Map<String, String> props = new HashMap<>();
-        props.put("guestflow.engine.image-root", images.toString());
-        props.put("guestflow.engine.output-root", work.resolve("out").toString());
-        props.put("guestflow.engine.reports-dir", reports.toString());
-        props.put("guestflow.scan." + SCAN + ".cron", "0/5 * * * * ?");
-        props.put("guestflow.scan." + SCAN + ".time-zone", "UTC");
-        props.put("guestflow.scan." + SCAN + ".roots", images.toString());
-        props.put("guestflow.scan." + SCAN + ".exclude", "*-tmp.qcow2");
-        props.put("guestflow.scan." + SCAN + ".result-timeout-minutes", "20");
-        broker = TestBroker.start();
-        EngineConfig cfg = EngineConfig.from(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(1))
-                .withBootstrapServers(broker.bootstrapServers());
-        Properties rp = new Properties();
-        rp.putAll(Engine.clientProps(cfg));
-        rp.put("enable.auto.commit", "false");
-        reader = new KafkaConsumer<>(rp, new StringDeserializer(), new ByteArrayDeserializer());
-        engine = Engine.start(cfg, ScanConfig.all(props, Map.of(), JSON), ScanConfig.reportsDir(props, Map.of()));
-        List<TopicPartition> parts = new ArrayList<>(Engine.partitions(reader, cfg.topics().jobs()));
-        parts.addAll(Engine.partitions(reader, cfg.topics().results()));
-        reader.assign(parts);
-        reader.seekToBeginning(parts);
+        engine = TestEngine.start(images, work, Map.of(
+                "guestflow.engine.reports-dir", reports.toString(),
+                "guestflow.scan." + SCAN + ".cron", "0/5 * * * * ?",
+                "guestflow.scan." + SCAN + ".time-zone", "UTC",
+                "guestflow.scan." + SCAN + ".roots", images.toString(),
+                "guestflow.scan." + SCAN + ".exclude", "*-tmp.qcow2",
+                "guestflow.scan." + SCAN + ".result-timeout-minutes", "20"));
     }
 
     @AfterAll
     void stop() throws Exception {
-        if (reader != null) {
-            reader.close();
-        }
         if (engine != null) {
             engine.close();
-        }
-        if (broker != null) {
-            broker.close();
         }
         // first, so that a failing check below does not leave the copies and reports behind
         FileTrees.delete(work);
@@ -156,35 +132,40 @@ class ScanTest {
     /** Reads until a scan summary satisfying {@code want} arrives; returns it. */
     private JsonNode awaitSummary(Duration timeout, String what, Predicate<JsonNode> want) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        int from = 0;
         while (true) {
-            for (int i = from; i < summaries.size(); i++) {
-                if (want.test(summaries.get(i))) {
-                    return summaries.get(i);
+            List<JsonNode> summaries = summaries();
+            for (JsonNode s : summaries) {
+                if (want.test(s)) {
+                    return s;
                 }
             }
-            from = summaries.size();
             assertThat(System.nanoTime()).as("timed out waiting for " + what + "; summaries: " + summaries).isLessThan(deadline);
-            poll();
+            engine.poll();
         }
     }
 
-    private void poll() {
-        for (ConsumerRecord<String, byte[]> r : reader.poll(Duration.ofMillis(300))) {
-            if (r.topic().equals(engine.config().topics().jobs())) {
-                jobs.add(r);
-            } else if (r.key() != null && r.key().startsWith("scan-summary:" + SCAN + ":")) {
+    /** This scan's summary records on the results topic, in the order read. */
+    private List<JsonNode> summaries() {
+        List<JsonNode> out = new ArrayList<>();
+        for (ConsumerRecord<String, byte[]> r : engine.records(engine.topics().results())) {
+            if (r.key() != null && r.key().startsWith("scan-summary:" + SCAN + ":")) {
                 try {
-                    summaries.add(JSON.readTree(r.value()));
+                    out.add(JSON.readTree(r.value()));
                 } catch (java.io.IOException e) {
                     throw new AssertionError("unreadable summary " + r.key(), e);
                 }
             }
         }
+        return out;
+    }
+
+    /** The jobs the scan produced so far. */
+    private List<ConsumerRecord<String, byte[]>> jobs() {
+        return engine.records(engine.topics().jobs());
     }
 
     private List<String> jobKeys() {
-        return jobs.stream().map(ConsumerRecord::key).toList();
+        return jobs().stream().map(ConsumerRecord::key).toList();
     }
 
     @Test
@@ -210,10 +191,10 @@ class ScanTest {
         Instant scheduled = Instant.parse(firstRun.path("scheduledAt").asText());
         assertThat(scheduled.getEpochSecond() % 5).isZero();
         // every image's job produced exactly once, none for the excluded image or the text file
-        poll();
+        engine.poll();
         assertThat(jobKeys()).hasSize(4).doesNotHaveDuplicates().allMatch(k -> k.startsWith(SCAN + "-"));
         List<String> disks = new ArrayList<>();
-        for (ConsumerRecord<String, byte[]> r : jobs) {
+        for (ConsumerRecord<String, byte[]> r : jobs()) {
             disks.add(JSON.readTree(r.value()).path("disks").get(0).path("uri").asText());
         }
         assertThat(disks).containsExactlyInAnyOrder(images.resolve("broken.qcow2").toString(),
@@ -253,7 +234,7 @@ class ScanTest {
         // the results are the first run's: the same counts without running anything
         assertThat(second.path("succeeded").asInt()).isEqualTo(2);
         assertThat(second.path("byDistro")).isEqualTo(firstRun.path("byDistro"));
-        poll();
+        engine.poll();
         assertThat(jobKeys()).hasSize(4);
     }
 
@@ -272,9 +253,9 @@ class ScanTest {
         JsonNode quiet = awaitSummary(Duration.ofMinutes(2), "the run after",
                 s -> s.path("runId").asText().compareTo(after.path("runId").asText()) > 0);
         assertThat(quiet.path("jobsProduced").asInt()).isZero();
-        poll();
+        engine.poll();
         assertThat(jobKeys()).hasSize(5).doesNotHaveDuplicates();
-        JsonNode newJob = JSON.readTree(jobs.get(4).value());
+        JsonNode newJob = JSON.readTree(jobs().get(4).value());
         assertThat(newJob.path("disks").get(0).path("uri").asText()).isEqualTo(web.toString());
     }
 
