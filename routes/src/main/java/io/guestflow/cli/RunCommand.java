@@ -23,7 +23,9 @@ public final class RunCommand implements Callable<Integer> {
         if (!org.apache.logging.log4j.LogManager.getLogger("io.guestflow").isDebugEnabled()) {
             org.apache.logging.log4j.core.config.Configurator.setLevel("io.guestflow", org.apache.logging.log4j.Level.INFO);
         }
-        Engine engine = Engine.start(cfg);
+        java.util.Map<String, String> props = GuestflowCli.loadProperties(options.config);
+        java.util.List<io.guestflow.scan.ScanConfig> scans = io.guestflow.scan.ScanConfig.all(props, System.getenv(), Engine.json());
+        Engine engine = Engine.start(cfg, scans, io.guestflow.scan.ScanConfig.reportsDir(props, System.getenv()));
         System.err.println("guestflow engine running; Kafka at " + engine.bootstrapServers()
                 + "; jobs topic " + cfg.topics().jobs() + ". Ctrl-C stops it.");
         CountDownLatch stopped = new CountDownLatch(1);

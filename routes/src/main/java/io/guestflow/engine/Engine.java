@@ -7,6 +7,10 @@ import io.guestflow.pool.HandlePool;
 import io.guestflow.processors.job.JobParser;
 import io.guestflow.processors.job.OperationRegistry;
 import io.guestflow.processors.job.PathPolicy;
+import io.guestflow.scan.ScanConfig;
+import io.guestflow.scan.ScanRoutes;
+import io.guestflow.scan.ScanRunner;
+import java.nio.file.Path;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -45,9 +49,11 @@ public final class Engine implements AutoCloseable {
     private final ResultIndex results;
     private final HandlePool pool;
     private final CamelContext camel;
+    private final ScanRunner scans;
 
     private Engine(EngineConfig config, EmbeddedKafkaBroker broker, Producer<String, byte[]> producer,
-                   ResultIndex results, HandlePool pool, CamelContext camel) {
+                   ResultIndex results, HandlePool pool, CamelContext camel, ScanRunner scans) {
+        this.scans = scans;
         this.config = config;
         this.broker = broker;
         this.producer = producer;
@@ -62,6 +68,14 @@ public final class Engine implements AutoCloseable {
     }
 
     public static Engine start(EngineConfig cfg) throws Exception {
+        return start(cfg, List.of(), null);
+    }
+
+    /**
+     * The engine with scheduled scans: one Quartz route per scan that has a
+     * cron expression, reports under {@code reportsDir}.
+     */
+    public static Engine start(EngineConfig cfg, List<ScanConfig> scanConfigs, Path reportsDir) throws Exception {
         EmbeddedKafkaBroker broker = null;
         List<AutoCloseable> started = new ArrayList<>();
         try {
@@ -96,11 +110,20 @@ public final class Engine implements AutoCloseable {
             camel.getShutdownStrategy().setTimeout(cfg.pool().shutdownGrace().toSeconds() + 5);
             camel.addRoutes(new JobRoutes(cfg, new JobParser(registry), new PathPolicy(cfg.imageRoot(), cfg.outputRoot()),
                     results, runner, events, producer, json));
+            ScanRunner scans = null;
+            if (!scanConfigs.isEmpty()) {
+                scans = new ScanRunner(producer, clientProps(cfg), cfg.topics().jobs(), cfg.topics().results(), reportsDir,
+                        results::hasResult, cfg.instanceId(), json);
+                camel.addRoutes(new ScanRoutes(scanConfigs, scans, reportsDir, json));
+                LOG.info("scheduled scans: {}; reports under {}", scanConfigs.stream()
+                        .map(s -> s.name() + " (" + (s.cron() == null ? "on demand" : s.cron() + " " + s.timeZone()) + ")")
+                        .toList(), reportsDir);
+            }
             camel.start();
             LOG.info("engine {} consuming {} with {} consumer(s), {} appliance(s) at once; images under {}, outputs under {}",
                     cfg.instanceId(), cfg.topics().jobs(), cfg.effectiveConsumers(), pool.capacity(), cfg.imageRoot(),
                     cfg.outputRoot());
-            return new Engine(cfg, broker, producer, results, pool, camel);
+            return new Engine(cfg, broker, producer, results, pool, camel, scans);
         } catch (Exception e) {
             for (int i = started.size() - 1; i >= 0; i--) {
                 try {
@@ -179,6 +202,10 @@ public final class Engine implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
+        if (scans != null) {
+            // a run waiting for results would otherwise hold the Quartz thread through the shutdown
+            scans.close();
+        }
         camel.stop();
         pool.shutdown(config.pool().shutdownGrace());
         results.close();

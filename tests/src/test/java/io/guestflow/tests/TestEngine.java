@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.guestflow.engine.Engine;
 import io.guestflow.engine.EngineConfig;
 import io.guestflow.pool.PoolConfig;
+import io.guestflow.scan.ScanConfig;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,9 +27,10 @@ import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * An engine on a real broker ({@link TestBroker}) for one test class: one
- * appliance, images under {@code imageRoot}, outputs under {@code work/out};
- * a producer for jobs and a reader of the results, log and journal topics
- * from their beginning.
+ * appliance, images under {@code imageRoot}, outputs under {@code work/out},
+ * scans as the given {@code guestflow.scan.*} properties say; a producer for
+ * jobs and a reader of every topic (jobs, results, log, journal) from its
+ * beginning.
  */
 final class TestEngine implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -48,15 +50,22 @@ final class TestEngine implements AutoCloseable {
     }
 
     static TestEngine start(Path imageRoot, Path work) throws Exception {
+        return start(imageRoot, work, Map.of());
+    }
+
+    /** @param moreProps further configuration, e.g. {@code guestflow.scan.NAME.*} and {@code guestflow.engine.reports-dir} */
+    static TestEngine start(Path imageRoot, Path work, Map<String, String> moreProps) throws Exception {
         Map<String, String> props = new HashMap<>();
         props.put("guestflow.engine.image-root", imageRoot.toString());
         props.put("guestflow.engine.output-root", Files.createDirectories(work.resolve("out")).toString());
         props.put("guestflow.engine.data-dir", work.resolve("kafka").toString());
+        props.put("guestflow.engine.reports-dir", work.resolve("reports").toString());
+        props.putAll(moreProps);
         TestBroker broker = TestBroker.start();
         try {
             EngineConfig cfg = EngineConfig.from(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(1))
                     .withBootstrapServers(broker.bootstrapServers());
-            Engine engine = Engine.start(cfg);
+            Engine engine = Engine.start(cfg, ScanConfig.all(props, Map.of(), Engine.json()), ScanConfig.reportsDir(props, Map.of()));
             Map<String, Object> client = new HashMap<>(Engine.clientProps(engine.config()));
             KafkaProducer<String, byte[]> producer = new KafkaProducer<>(client, new StringSerializer(), new ByteArraySerializer());
             Properties rp = new Properties();
@@ -64,7 +73,7 @@ final class TestEngine implements AutoCloseable {
             rp.put("enable.auto.commit", "false");
             KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(rp, new StringDeserializer(), new ByteArrayDeserializer());
             List<TopicPartition> parts = new ArrayList<>();
-            for (String t : List.of(cfg.topics().results(), cfg.topics().log(), cfg.topics().journal())) {
+            for (String t : List.of(cfg.topics().jobs(), cfg.topics().results(), cfg.topics().log(), cfg.topics().journal())) {
                 parts.addAll(Engine.partitions(reader, t));
             }
             reader.assign(parts);
@@ -88,7 +97,7 @@ final class TestEngine implements AutoCloseable {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("no result for " + jobId + " in " + timeout);
             }
-            reader.poll(Duration.ofMillis(300)).forEach(seen::add);
+            poll();
         }
         long settle = System.nanoTime() + Duration.ofSeconds(2).toNanos();
         while (System.nanoTime() < settle) {
@@ -97,9 +106,19 @@ final class TestEngine implements AutoCloseable {
         return values(topics().results(), jobId).get(0);
     }
 
+    /** Reads what has arrived on the topics since the last read (waits up to 300 ms for something). */
+    void poll() {
+        reader.poll(Duration.ofMillis(300)).forEach(seen::add);
+    }
+
     /** Every record read so far, in the order read. */
     List<ConsumerRecord<String, byte[]>> seen() {
         return seen;
+    }
+
+    /** The records of {@code topic} read so far, in the order read. */
+    List<ConsumerRecord<String, byte[]>> records(String topic) {
+        return seen.stream().filter(r -> r.topic().equals(topic)).toList();
     }
 
     /** The values of {@code topic}'s records with {@code key}, as JSON, in the order read. */

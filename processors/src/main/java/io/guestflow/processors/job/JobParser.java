@@ -29,6 +29,8 @@ public final class JobParser {
     public static final int MAX_DISKS = 16;
     public static final int DEFAULT_TIMEOUT_SECONDS = 1800;
     public static final int MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
+    /** Results-topic keys of scan summaries start so; no job may take such an id. */
+    public static final String RESERVED_ID_PREFIX = "scan-summary:";
     private static final Pattern JOB_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,127}");
     private static final Set<String> FIELDS =
             Set.of("jobId", "type", "disks", "output", "options", "timeoutSeconds", "labels", "debug", "steps");
@@ -67,6 +69,11 @@ public final class JobParser {
                     "jobId must be a string of 1-128 characters [A-Za-z0-9._:-] starting with a letter or digit");
         }
         String jobId = idNode.asText();
+        if (jobId.startsWith(RESERVED_ID_PREFIX)) {
+            // the results topic keys scan summaries so; a job result under such a key would be taken for one
+            throw new JobRejectedException(null, "jobId must not start with '" + RESERVED_ID_PREFIX
+                    + "': the results topic keys scan summaries so");
+        }
         try {
             return parseFields(jobId, (ObjectNode) root);
         } catch (JobRejectedException e) {

@@ -91,4 +91,15 @@ class JobParserTest {
         String deep = "{\"jobId\":\"j\",\"options\":" + "[".repeat(5000) + "]".repeat(5000) + "}";
         assertThat(rejected(deep).reason()).contains("not JSON");
     }
+
+    @Test
+    void jobIdsShapedLikeScanSummaryKeysAreRejected() {
+        JobRejectedException e = rejected("""
+                {"jobId":"scan-summary:nightly:20261126T010000Z","type":"inspect","disks":[{"uri":"file:///images/a.qcow2"}]}""");
+        assertThat(e.reason()).contains("must not start with 'scan-summary:'");
+        // the prefix only counts at the start
+        assertThat(parse("""
+                {"jobId":"my-scan-summary:1","type":"inspect","disks":[{"uri":"file:///images/a.qcow2"}]}""").jobId())
+                .isEqualTo("my-scan-summary:1");
+    }
 }

@@ -1,0 +1,115 @@
+package io.guestflow.scan;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guestflow.engine.Engine;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ScanReportTest {
+    private static final ObjectMapper JSON = Engine.json();
+
+    @TempDir
+    Path reports;
+
+    private static ScanConfig scan() {
+        return ScanConfig.from("fleet", Map.of("guestflow.scan.fleet.roots", "/srv/images"), Map.of(), JSON);
+    }
+
+    private static ScanImage img(String name, String fp) {
+        return new ScanImage("/srv/images/" + name, 1 << 20, "2026-11-25T00:00:00Z", fp,
+                ImageWalker.jobId("fleet", "/srv/images/" + name, fp));
+    }
+
+    private static JsonNode linux(String distro, int major, String host, String... packages) throws Exception {
+        StringBuilder apps = new StringBuilder();
+        for (String p : packages) {
+            apps.append(apps.length() == 0 ? "" : ",").append("{\"name\":\"").append(p).append("\"}");
+        }
+        return JSON.readTree("{\"status\":\"SUCCEEDED\",\"output\":{\"operatingSystems\":[{\"type\":\"linux\",\"distro\":\""
+                + distro + "\",\"majorVersion\":" + major + ",\"minorVersion\":0,\"hostname\":" + JSON.writeValueAsString(host)
+                + ",\"productName\":\"" + distro + " " + major + "\",\"applications\":[" + apps + "]}]}}");
+    }
+
+    private static JsonNode failed(String status, String code, String message) throws Exception {
+        return JSON.readTree("{\"status\":\"" + status + "\",\"error\":{\"code\":\"" + code + "\",\"message\":\"" + message + "\"}}");
+    }
+
+    @Test
+    void countsCompositionFailuresAndChanges() throws Exception {
+        List<ScanImage> first = List.of(img("web.qcow2", "f1"), img("db.qcow2", "f2"), img("old.qcow2", "f3"));
+        Map<String, JsonNode> r1 = new HashMap<>();
+        r1.put(first.get(0).jobId(), linux("debian", 12, "web01", "bash", "openssh-server"));
+        r1.put(first.get(1).jobId(), linux("ubuntu", 22, "db01", "bash"));
+        r1.put(first.get(2).jobId(), linux("debian", 12, "old01", "bash"));
+        ScanReport one = ScanReport.build(scan(), "20261125T020000Z", Instant.parse("2026-11-25T02:00:00Z"), Instant.now(),
+                "e1", first, 3, r1, null);
+        assertThat(one.summary().newImages()).isEqualTo(3);
+        assertThat(one.summary().byDistro()).containsExactlyInAnyOrderEntriesOf(Map.of("debian", 2, "ubuntu", 1));
+        assertThat(one.summary().byVersion()).containsEntry("debian 12", 2);
+        assertThat(ScanReport.version("ubuntu", 22, 4)).isEqualTo("22.04");
+        assertThat(ScanReport.version("rhel", 9, 2)).isEqualTo("9.2");
+        assertThat(one.summary().topPackages().get(0)).isEqualTo(new ScanReport.PackageCount("bash", 3));
+        Path dir1 = ReportFiles.write(reports, one, JSON);
+        assertThat(dir1).isEqualTo(reports.resolve("fleet").resolve("20261125T020000Z"));
+
+        // next night: web unchanged, db rewritten, old gone, a blank disk and a corrupt file appeared
+        List<ScanImage> second = List.of(img("web.qcow2", "f1"), img("db.qcow2", "f2b"), img("blank.qcow2", "f4"),
+                img("corrupt.qcow2", "f5"), img("slow.qcow2", "f6"));
+        Map<String, JsonNode> r2 = new HashMap<>();
+        r2.put(second.get(0).jobId(), r1.get(first.get(0).jobId()));
+        r2.put(second.get(1).jobId(), linux("ubuntu", 24, "db01", "bash"));
+        r2.put(second.get(2).jobId(), JSON.readTree("{\"status\":\"SUCCEEDED\",\"output\":{\"operatingSystems\":[]}}"));
+        r2.put(second.get(3).jobId(), failed("REJECTED", "DISK_CORRUPT", "/srv/images/corrupt.qcow2: qcow2 image is damaged or truncated"));
+        ScanReport previous = ReportFiles.previous(reports, "fleet", "20261126T020000Z", JSON);
+        assertThat(previous).isNotNull();
+        assertThat(previous.summary().runId()).isEqualTo("20261125T020000Z");
+        ScanReport two = ScanReport.build(scan(), "20261126T020000Z", Instant.parse("2026-11-26T02:00:00Z"), Instant.now(),
+                "e1", second, 4, r2, previous);
+        ScanReport.Summary s = two.summary();
+        assertThat(s.previousRunId()).isEqualTo("20261125T020000Z");
+        assertThat(List.of(s.imagesFound(), s.newImages(), s.changed(), s.unchanged(), s.removed()))
+                .containsExactly(5, 3, 1, 1, 1);
+        assertThat(List.of(s.succeeded(), s.failed(), s.noResult())).containsExactly(2, 2, 1);
+        assertThat(s.failuresByCode()).containsExactlyInAnyOrderEntriesOf(Map.of("NO_OS", 1, "DISK_CORRUPT", 1, "NO_RESULT", 1));
+        assertThat(two.removed()).containsExactly("/srv/images/old.qcow2");
+        ScanReport.ImageRow blank = two.images().get(2);
+        assertThat(blank.status()).isEqualTo("FAILED");
+        assertThat(blank.errorMessage()).contains("no operating system");
+        assertThat(two.images().get(3).errorCode()).isEqualTo("DISK_CORRUPT");
+        assertThat(two.images().get(3).status()).isEqualTo("REJECTED");
+    }
+
+    @Test
+    void filesAreWrittenEscapedAndReadBack() throws Exception {
+        List<ScanImage> imgs = List.of(img("evil.qcow2", "f1"), img("x,y.qcow2", "f2"));
+        Map<String, JsonNode> r = new HashMap<>();
+        r.put(imgs.get(0).jobId(), linux("debian", 12, "<script>alert(1)</script>", "bash"));
+        r.put(imgs.get(1).jobId(), linux("debian", 12, "=HYPERLINK(\"http://x\")", "bash"));
+        ScanReport rep = ScanReport.build(scan(), "20261125T020000Z", Instant.now(), Instant.now(), "e", imgs, 2, r, null);
+        Path dir = ReportFiles.write(reports, rep, JSON);
+        assertThat(Files.list(dir).map(p -> p.getFileName().toString()).sorted().toList())
+                .containsExactly("report.csv", "report.html", "report.json");
+        // no temporary folder stays beside the run
+        assertThat(Files.list(dir.getParent()).map(p -> p.getFileName().toString()).toList()).containsExactly("20261125T020000Z");
+        String html = Files.readString(dir.resolve("report.html"));
+        // the guest's hostname never becomes markup: it is only inside the JSON data, with "</" broken
+        assertThat(html).doesNotContain("<script>alert(1)</script>").contains("<\\/script>");
+        // self-contained: nothing loaded from anywhere
+        assertThat(html).doesNotContainPattern("(src|href)\\s*=").doesNotContain("@import", "url(")
+                .contains("<svg class=\"chart-svg\"");
+        String csv = Files.readString(dir.resolve("report.csv"));
+        assertThat(csv.split("\r\n")).hasSize(3);
+        assertThat(csv).contains("\"/srv/images/x,y.qcow2\"").contains("\"'=HYPERLINK(\"\"http://x\"\")\"");
+        ScanReport back = JSON.readValue(dir.resolve("report.json").toFile(), ScanReport.class);
+        assertThat(back).isEqualTo(rep);
+    }
+}
