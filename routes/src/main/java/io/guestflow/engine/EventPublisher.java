@@ -31,6 +31,7 @@ public final class EventPublisher {
     private final Map<String, Long> lastProgress = new ConcurrentHashMap<>();
     /** The libguestfs call each running job is in. */
     private final Map<String, String> steps = new ConcurrentHashMap<>();
+    private final java.util.Set<String> launching = ConcurrentHashMap.newKeySet();
 
     public EventPublisher(Producer<String, byte[]> producer, String topic, String instanceId, ObjectMapper json) {
         this.producer = producer;
@@ -53,8 +54,16 @@ public final class EventPublisher {
      */
     public void libguestfs(String jobId, GuestEvent e, boolean debug) {
         if (e.kind() == GuestEvent.Kind.ENTER) {
-            // libguestfs names each API call as it starts: that is the job's current step
-            steps.put(jobId, e.message());
+            // libguestfs names each API call as it starts: that is the job's current step, except
+            // for the calls launch makes itself (get_backend_setting...): until it is done, the step is launch
+            if ("launch".equals(e.message())) {
+                launching.add(jobId);
+                steps.put(jobId, e.message());
+            } else if (!launching.contains(jobId)) {
+                steps.put(jobId, e.message());
+            }
+        } else if (e.kind() == GuestEvent.Kind.LAUNCH_DONE) {
+            launching.remove(jobId);
         }
         if (!debug && (e.kind() == GuestEvent.Kind.APPLIANCE || e.kind() == GuestEvent.Kind.TRACE
                 || e.kind() == GuestEvent.Kind.ENTER)) {
@@ -88,6 +97,7 @@ public final class EventPublisher {
     public void finished(String jobId) {
         lastProgress.remove(jobId);
         steps.remove(jobId);
+        launching.remove(jobId);
     }
 
     private void publish(String jobId, String type, Object data) {
