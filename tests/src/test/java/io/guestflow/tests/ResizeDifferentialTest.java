@@ -114,7 +114,28 @@ class ResizeDifferentialTest {
     @Test
     void virtFilesystemsListsTheSamePartitionsFilesystemsSizesLabelsAndUuids() {
         assertThat(ourListing).contains("/dev/rsvg/root").contains("gptroot").contains("swp");
-        assertThat(ourListing).isEqualTo(oracleListing);
+        assertThat(withoutPvDeviceNames(ourListing)).isEqualTo(withoutPvDeviceNames(oracleListing));
+    }
+
+    /**
+     * The listing with single spaces between fields and the device names of PV rows and of VG rows' parents
+     * replaced by "(pv)". virt-filesystems takes those names from pvs_full, which gives the appliance kernel's
+     * names: when the kernel enumerates the disks in another order than libguestfs names them, the PV on
+     * /dev/sdb2 is listed as /dev/sda2 (seen in CI). Which partition holds which PV is checked by UUID in
+     * {@link #everyFileSurvives}.
+     */
+    static String withoutPvDeviceNames(String listing) {
+        StringBuilder out = new StringBuilder();
+        for (String line : listing.split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length >= 8 && f[1].equals("pv")) {
+                f[0] = "(pv)";
+            } else if (f.length >= 8 && f[1].equals("vg")) {
+                f[6] = f[6].replaceAll("/dev/[a-z]+[0-9]+", "(pv)");
+            }
+            out.append(String.join(" ", f)).append('\n');
+        }
+        return out.toString();
     }
 
     @Test
@@ -377,6 +398,7 @@ class ResizeDifferentialTest {
             if (type.equals("LVM2_member")) {
                 g.lvm_set_filter(new String[]{disk}); // this disk's VG only: clones share its name and UUIDs
                 g.vg_activate_all(true);
+                out.put("part" + p.part_num + "-pv", g.pvuuid(dev)); // the same PV on the same partition
                 for (String lv : g.lvs()) {
                     out.put(lv, sums(g, lv));
                 }
