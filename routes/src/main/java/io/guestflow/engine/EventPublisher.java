@@ -6,6 +6,7 @@ import io.guestflow.pool.GuestEvent;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.producer.Producer;
@@ -31,7 +32,8 @@ public final class EventPublisher {
     private final Map<String, Long> lastProgress = new ConcurrentHashMap<>();
     /** The libguestfs call each running job is in. */
     private final Map<String, String> steps = new ConcurrentHashMap<>();
-    private final java.util.Set<String> launching = ConcurrentHashMap.newKeySet();
+    /** Jobs whose appliance is booting: the calls launch makes itself are not steps. */
+    private final Set<String> launching = ConcurrentHashMap.newKeySet();
 
     public EventPublisher(Producer<String, byte[]> producer, String topic, String instanceId, ObjectMapper json) {
         this.producer = producer;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.guestflow.engine.Engine;
+import io.guestflow.processors.job.JobParser;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -134,7 +135,7 @@ public final class ScanRunner {
     }
 
     public static String summaryKey(String scan, String runId) {
-        return io.guestflow.processors.job.JobParser.RESERVED_ID_PREFIX + scan + ":" + runId;
+        return JobParser.RESERVED_ID_PREFIX + scan + ":" + runId;
     }
 
     ObjectNode job(ScanConfig scan, ScanImage img) {

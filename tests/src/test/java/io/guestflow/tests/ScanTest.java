@@ -7,11 +7,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SpecVersion;
 import io.guestflow.engine.Engine;
-import io.guestflow.engine.EngineConfig;
 import io.guestflow.pool.FileTrees;
-import io.guestflow.pool.PoolConfig;
 import io.guestflow.samples.SampleGuests.Image;
-import io.guestflow.scan.ScanConfig;
+import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -23,16 +21,13 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -59,7 +54,7 @@ class ScanTest {
     private Path images;
     private Path reports;
     private TestEngine engine;
-    private final java.util.Set<Path> ownDirs = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Set<Path> ownDirs = ConcurrentHashMap.newKeySet();
     private Thread ownDirsSampler;
     private JsonNode firstRun;
 
@@ -119,7 +114,7 @@ class ScanTest {
     }
 
     /** /tmp/libguestfs* directories named on the command line of this JVM's qemu processes. */
-    private static void sampleOwnDirs(java.util.Set<Path> into) {
+    private static void sampleOwnDirs(Set<Path> into) {
         Pattern dir = Pattern.compile("/tmp/libguestfs[A-Za-z0-9]+");
         for (ProcessHandle p : Leftovers.qemuChildren()) {
             Matcher m = dir.matcher(io.guestflow.pool.HostInfo.commandLine(p).orElse(""));
@@ -151,7 +146,7 @@ class ScanTest {
             if (r.key() != null && r.key().startsWith("scan-summary:" + SCAN + ":")) {
                 try {
                     out.add(JSON.readTree(r.value()));
-                } catch (java.io.IOException e) {
+                } catch (IOException e) {
                     throw new AssertionError("unreadable summary " + r.key(), e);
                 }
             }
