@@ -39,6 +39,11 @@ public record LaunchPlan(List<Launch> launches) {
         Mode(String label) {
             this.label = label;
         }
+
+        @com.fasterxml.jackson.annotation.JsonValue
+        public String label() {
+            return label;
+        }
     }
 
     /** One appliance launch: its mode and the indexes of its steps, in order. */
