@@ -35,10 +35,12 @@ import org.junit.jupiter.api.TestInstance;
  * A pipeline inspect → sysprep → in-place sparsify against the same three
  * steps run as separate jobs, on copies of one guest: the same inspection,
  * the same sysprep report, the same sparsify report and sizes, the same file
- * tree afterwards, and one launch instead of three. A pipeline whose third
- * step fails keeps the first two steps' results (and the sysprep's changes)
- * and runs nothing after it. Launches: 1 + 3 + 1, and 2 to read the trees
- * (copies of one LVM guest cannot share an appliance).
+ * tree afterwards, and one launch instead of three. A pipeline of three
+ * launches (seal in place, copy-mode sparsify to the output with an inspection
+ * of the new image, then an in-place sparsify that fails) keeps the results
+ * and the output of the steps before the failing one and runs nothing after
+ * it. Launches: 1 + 3 + 3, and 2 to read the trees (copies of one LVM guest
+ * cannot share an appliance).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PipelineTest {
@@ -56,6 +58,8 @@ class PipelineTest {
     private FailedWithOutputException failure;
     private final AtomicInteger pipelineLaunches = new AtomicInteger();
     private final AtomicInteger separateLaunches = new AtomicInteger();
+    private final AtomicInteger failingLaunches = new AtomicInteger();
+    private Path failingOutput;
     private GuestTree pipedTree;
     private GuestTree separateTree;
     private long pipelineMillis;
@@ -71,6 +75,7 @@ class PipelineTest {
         piped = copy("piped.qcow2");
         separate = copy("separate.qcow2");
         failing = copy("failing.qcow2");
+        failingOutput = work.resolve("failing-out.qcow2");
         pipedAllocatedBefore = QemuSizes.allocated(piped);
         try (HandlePool pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1))) {
             long t0 = System.nanoTime();
@@ -82,8 +87,12 @@ class PipelineTest {
                         separate, (ObjectNode) step.get("options")), separateLaunches));
             }
             separateMillis = (System.nanoTime() - t0) / 1_000_000;
-            failure = catchThrowableOfType(() -> run(pool, pipelineJob("failing", failing, steps(true)), new AtomicInteger()),
-                    FailedWithOutputException.class);
+            Job failingJob = pipelineJob("failing", failing, steps(true));
+            failingJob = new Job(failingJob.jobId(), failingJob.type(), failingJob.disks(),
+                    new Job.Output(failingOutput.toString(), "qcow2"), failingJob.options(), failingJob.timeoutSeconds(),
+                    failingJob.labels(), failingJob.debug());
+            Job j = failingJob;
+            failure = catchThrowableOfType(() -> run(pool, j, failingLaunches), FailedWithOutputException.class);
         }
         pipedTree = GuestTree.read(List.of(piped)).get("debian");
         separateTree = GuestTree.read(List.of(separate)).get("debian");
@@ -100,11 +109,18 @@ class PipelineTest {
         assertThat(Leftovers.libguestfsTmpDirs()).as("/tmp/libguestfs* left behind").isSubsetOf(tmpBefore);
     }
 
-    /** inspect, sysprep (defaults), sparsify in place; with {@code failing}, sparsify names a device the guest lacks and an inspect follows. */
+    /**
+     * inspect, sysprep (defaults), sparsify in place; with {@code failing}: inspect, sysprep, copy-mode sparsify
+     * (the job's output), inspect of the copy, in-place sparsify naming a device the guest lacks, inspect.
+     */
     private static ArrayNode steps(boolean failing) {
         ArrayNode steps = JSON.createArrayNode();
         steps.addObject().put("type", "inspect").putObject("options");
         steps.addObject().put("type", "sysprep").putObject("options");
+        if (failing) {
+            steps.addObject().put("type", "sparsify").putObject("options");
+            steps.addObject().put("type", "inspect").putObject("options").put("applications", false);
+        }
         ObjectNode sparsify = steps.addObject().put("type", "sparsify").putObject("options").put("inPlace", true);
         if (failing) {
             sparsify.putArray("ignore").add("/dev/sdz9");
@@ -215,22 +231,37 @@ class PipelineTest {
     }
 
     @Test
-    void aFailingStepStopsThePipelineAndKeepsTheEarlierResults() {
+    void aFailingStepStopsThePipelineAndKeepsTheEarlierResults() throws IOException {
         assertThat(failure).isNotNull();
-        assertThat(failure.getMessage()).contains("steps[2] (sparsify)").contains("/dev/sdz9");
+        assertThat(failure.getMessage()).contains("steps[4] (sparsify)").contains("/dev/sdz9");
         assertThat(failure.retryable()).as("the disk was sealed: running it again would repeat that").isFalse();
         PipelineReport r = (PipelineReport) failure.output();
         assertThat(r.status()).isEqualTo("FAILED");
-        assertThat(r.failedStep()).isEqualTo(2);
+        assertThat(r.failedStep()).isEqualTo(4);
+        assertThat(failingLaunches.get()).isEqualTo(3);
+        assertThat(r.launches()).extracting(l -> l.mode() + l.steps() + " " + l.outcome())
+                .containsExactly("in-place[0, 1] committed", "copy[2, 3] output-written", "in-place[4, 5] committed");
+        assertThat(r.launches().get(1).disks()).as("the copy starts from the sealed disk").containsExactly(failing.toString());
+        assertThat(r.launches().get(2).disks()).as("later steps work on the new image").containsExactly(failingOutput.toString());
         assertThat(r.steps()).extracting(PipelineReport.Step::status)
-                .containsExactly("SUCCEEDED", "SUCCEEDED", "FAILED", "NOT_RUN");
+                .containsExactly("SUCCEEDED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED", "FAILED", "NOT_RUN");
         assertThat(tree(r.steps().get(0).output())).isEqualTo(tree(separateOutputs.get(0)));
         assertThat(tree(r.steps().get(1).output())).isEqualTo(tree(separateOutputs.get(1)));
-        assertThat(r.steps().get(2).error().message()).contains("/dev/sdz9");
-        assertThat(r.steps().get(3).output()).isNull();
-        // the sparsify refused before writing: the finished sysprep's changes were committed
-        assertThat(r.launches()).singleElement().satisfies(l -> assertThat(l.outcome()).isEqualTo("committed"));
+        JsonNode copy = tree(r.steps().get(2).output());
+        assertThat(copy.path("mode").asText()).isEqualTo("copy");
+        assertThat(copy.path("output").path("path").asText()).isEqualTo(failingOutput.toString());
+        assertThat(tree(r.steps().get(3).output()).path("operatingSystems").get(0).path("distro").asText())
+                .as("the copy is the sealed guest").isEqualTo("debian");
+        assertThat(r.steps().get(4).error().message()).contains("/dev/sdz9");
+        assertThat(r.steps().get(5).output()).isNull();
+        assertThat(r.output()).as("the copy step wrote the job's output before the failure").isEqualTo(failingOutput.toString());
+        assertThat(QemuSizes.allocated(failingOutput)).as("a sparse copy").isLessThan(pipedAllocatedBefore / 4);
+        // the sysprep's changes were committed into the job's disk
         assertThat(Fixtures.sha256(failing)).isNotEqualTo(Fixtures.sha256(fixture));
+        try (var files = Files.list(work)) {
+            assertThat(files.map(p -> p.getFileName().toString())).as("no temporary images left")
+                    .containsExactlyInAnyOrder("piped.qcow2", "separate.qcow2", "failing.qcow2", "failing-out.qcow2");
+        }
     }
 
     private static JsonNode tree(Object output) {

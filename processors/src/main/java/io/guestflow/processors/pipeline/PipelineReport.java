@@ -9,7 +9,7 @@ import java.util.List;
  *
  * @param status     SUCCEEDED, or FAILED when a step failed (the job's result is then FAILED too)
  * @param failedStep index of the step that failed; absent on success
- * @param output     the final image the job's output names, when a step wrote one
+ * @param output     the job's output, once the last step that writes a new image wrote it (also when a later step failed)
  * @param launches   the appliance launches, in order
  * @param steps      one entry per step, in order
  */

@@ -86,7 +86,9 @@ final class PipelineRun {
             steps.add(new PipelineReport.Step(s.index(), s.job().type(), launchOf[s.index()], stepStatus[s.index()],
                     stepOutput[s.index()], stepError[s.index()]));
         }
-        boolean wroteOutput = failedStep == null && job.output() != null;
+        // the last step that writes a new image writes the job's output, even when a later step fails
+        boolean wroteOutput = spec.steps().stream().anyMatch(st -> st.producesOutput() && !st.intermediate()
+                && stepStatus[st.index()].equals("SUCCEEDED"));
         return new PipelineReport(failedStep == null ? "SUCCEEDED" : "FAILED", failedStep,
                 wroteOutput ? job.output().uri() : null, List.copyOf(launches), List.copyOf(steps));
     }
@@ -297,6 +299,9 @@ final class PipelineRun {
         public RuntimeException failed(RuntimeException e) {
             if (e instanceof FailedWithOutputException) {
                 return e;
+            }
+            if (k == 0 && ran == 0 && current == null) {
+                return e; // the first appliance did not come up: nothing ran, the failure is the job's as it is
             }
             Step s = current != null ? current : steps.get(Math.min(ran, steps.size() - 1));
             ErrorCode code = e instanceof GuestflowException ge ? ge.code() : ErrorCode.OPERATION_FAILED;
