@@ -106,7 +106,11 @@ class PipelineTest {
             FileTrees.delete(work);
         }
         assertThat(Leftovers.qemuChildren()).as("qemu processes left running").isEmpty();
-        assertThat(Leftovers.libguestfsTmpDirs()).as("/tmp/libguestfs* left behind").isSubsetOf(tmpBefore);
+        // other agents' appliances come and go meanwhile: a new directory that a live process names is theirs
+        assertThat(Leftovers.libguestfsTmpDirs().stream().filter(d -> !tmpBefore.contains(d))
+                .filter(d -> ProcessHandle.allProcesses().noneMatch(p -> p.info().commandLine()
+                        .map(c -> c.contains(d.toString())).orElse(false))))
+                .as("/tmp/libguestfs* left behind").isEmpty();
     }
 
     /**
