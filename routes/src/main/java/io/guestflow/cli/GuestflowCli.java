@@ -19,9 +19,10 @@ import picocli.CommandLine.Option;
 
 /** {@code bin/guestflow}: the command line of guestflow. */
 @Command(name = "guestflow", mixinStandardHelpOptions = true, versionProvider = GuestflowCli.Version.class,
-        description = "Disk-image jobs on libguestfs, driven by Kafka: run the engine, submit jobs, tail topics, or run one job locally (inspect, sysprep, sparsify, resize, journal).",
+        description = "Disk-image jobs on libguestfs, driven by Kafka: run the engine, submit jobs, tail topics, or run one job locally (inspect, sysprep, sparsify, resize, journal, pipeline).",
         subcommands = {RunCommand.class, SubmitCommand.class, TailCommand.class, InspectCommand.class,
-            SysprepCommand.class, SparsifyCommand.class, ResizeCommand.class, JournalCommand.class, ScanCommand.class,
+            SysprepCommand.class, SparsifyCommand.class, ResizeCommand.class, JournalCommand.class, PipelineCommand.class,
+            ScanCommand.class,
             SampleCommand.class,
             CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",

@@ -3,6 +3,7 @@ package io.guestflow.engine;
 import io.guestflow.pool.ErrorCode;
 import io.guestflow.pool.GuestflowException;
 import io.guestflow.pool.HandlePool;
+import io.guestflow.processors.job.FailedWithOutputException;
 import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobExecutor;
 import io.guestflow.processors.job.JobOperation;
@@ -83,7 +84,9 @@ public final class JobRunner {
                 return new JobResult(job.jobId(), job.type(), status, job.labels(),
                         new JobResult.Timings(queuedAt, receivedAt, tried.launchStartedAt(), null, Instant.now(),
                                 launchMs < 0 ? null : launchMs, runMs < 0 ? null : runMs),
-                        null, new JobResult.Error(e.code().name(), e.getMessage(), e.retryable()), attempt,
+                        // a pipeline's earlier steps: what they did stays reported
+                        e instanceof FailedWithOutputException f ? f.output() : null,
+                        new JobResult.Error(e.code().name(), e.getMessage(), e.retryable()), attempt,
                         config.instanceId());
             }
         }

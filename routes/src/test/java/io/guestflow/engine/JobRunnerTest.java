@@ -10,6 +10,7 @@ import io.guestflow.pool.HandlePool;
 import io.guestflow.pool.PoolConfig;
 import io.guestflow.pool.ApplianceHandle;
 import io.guestflow.pool.Drive;
+import io.guestflow.processors.job.FailedWithOutputException;
 import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobExecution;
 import io.guestflow.processors.job.JobOperation;
@@ -87,6 +88,41 @@ class JobRunnerTest {
                 @Override public Object run(ApplianceHandle handle) { throw new AssertionError("must not run"); }
                 @Override public void close() { closed.set(true); }
             };
+        }
+    }
+
+    /** A job whose launch fails after part of its work: the execution attaches what it did to the failure. */
+    private static final class PartlyDoneOperation implements JobOperation {
+        @Override public String type() { return "inspect"; }
+        @Override public String description() { return "test"; }
+        @Override public boolean readOnly() { return true; }
+        @Override public void validate(Job job) { }
+        @Override public Object run(ApplianceHandle handle, Job job) { throw new AssertionError("must not run"); }
+
+        @Override
+        public JobExecution prepare(Job job, List<Drive> disks) {
+            return new JobExecution() {
+                @Override public List<Drive> drives() { return disks; }
+                @Override public Object run(ApplianceHandle handle) { throw new AssertionError("must not run"); }
+
+                @Override
+                public RuntimeException failed(RuntimeException failure) {
+                    return new FailedWithOutputException(ErrorCode.OPERATION_FAILED, "step 2 failed: "
+                            + failure.getMessage(), failure, Map.of("done", List.of("step 1")), false);
+                }
+            };
+        }
+    }
+
+    @Test
+    void aFailureWithOutputKeepsTheOutputInTheFailedResult() {
+        try (HandlePool pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1))) {
+            var r = runnerWith(pool, new PartlyDoneOperation()).run(job("j-partly"), Instant.now(), Instant.now());
+            assertThat(r.status().name()).isEqualTo("FAILED");
+            assertThat(r.error().message()).startsWith("step 2 failed: ");
+            assertThat(r.error().retryable()).isFalse();
+            assertThat(r.output()).isEqualTo(Map.of("done", List.of("step 1")));
+            assertThat(r.attempts()).isEqualTo(1);
         }
     }
 

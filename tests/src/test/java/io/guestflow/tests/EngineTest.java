@@ -226,7 +226,8 @@ class EngineTest {
         String disk = images.resolve(Image.BLANK_EXT4.fileName).toUri().toString();
         Map<String, String> rejected = new java.util.LinkedHashMap<>();
         rejected.put("bad-type", "{\"jobId\":\"bad-type\",\"type\":\"defrag\",\"disks\":[{\"uri\":\"" + disk + "\"}]}");
-        rejected.put("bad-unsupported", "{\"jobId\":\"bad-unsupported\",\"type\":\"pipeline\",\"disks\":[{\"uri\":\"" + disk + "\"}]}");
+        rejected.put("bad-step", "{\"jobId\":\"bad-step\",\"type\":\"pipeline\",\"disks\":[{\"uri\":\"" + disk + "\"}],"
+                + "\"options\":{\"steps\":[{\"type\":\"inspect\"},{\"type\":\"sparsify\",\"options\":{\"inPlace\":\"yes\"}}]}}");
         rejected.put("bad-nodisks", "{\"jobId\":\"bad-nodisks\",\"type\":\"inspect\"}");
         rejected.put("bad-emptydisks", "{\"jobId\":\"bad-emptydisks\",\"type\":\"inspect\",\"disks\":[]}");
         rejected.put("bad-scheme", "{\"jobId\":\"bad-scheme\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"ftp://h/x.img\"}]}");
@@ -268,7 +269,8 @@ class EngineTest {
         }
         assertThat(values("results", "bad-missing").get(0).path("error").path("code").asText()).isEqualTo("DISK_NOT_FOUND");
         assertThat(values("results", "bad-link").get(0).path("error").path("message").asText()).contains("outside the allowed root");
-        assertThat(values("results", "bad-unsupported").get(0).path("error").path("message").asText()).contains("unsupported");
+        assertThat(values("results", "bad-step").get(0).path("error").path("message").asText())
+                .contains("steps[1] (sparsify)").contains("inPlace");
         Map<String, String> reasons = new HashMap<>();
         for (ConsumerRecord<String, byte[]> r : seen.get(topic("dlq"))) {
             reasons.put(r.key(), new String(r.headers().lastHeader("guestflow.reason").value(), StandardCharsets.UTF_8));

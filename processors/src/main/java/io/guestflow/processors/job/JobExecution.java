@@ -33,6 +33,25 @@ public interface JobExecution extends AutoCloseable {
         return output;
     }
 
+    /**
+     * Jobs of more than one launch (pipelines): the execution of the next
+     * launch, asked after {@link #finish(Object)} succeeded; null when the job
+     * is done (the default). The output of the last execution's finish is the
+     * job's output.
+     */
+    default JobExecution next() throws Exception {
+        return null;
+    }
+
+    /**
+     * Lets an execution that already did part of its job (a pipeline's earlier
+     * steps) attach that to a failure of this launch: its launch, run, flush or
+     * finish. The default returns {@code failure} unchanged.
+     */
+    default RuntimeException failed(RuntimeException failure) {
+        return failure;
+    }
+
     /** Removes temporary files; must not throw. */
     @Override
     default void close() {

@@ -29,8 +29,10 @@ public final class JobExecutor {
         private Instant launchStartedAt;
         private long launchMillis = -1;
         private long runStartNanos;
+        /** Run time of the launches before the current one (pipelines). */
+        private long runMillisBefore;
         private Instant runEndedAt;
-        private long runMillis = -1;
+        private boolean runStarted;
 
         public Instant launchStartedAt() {
             return launchStartedAt;
@@ -47,10 +49,10 @@ public final class JobExecutor {
 
         /** How long the operation has run (so far, when it failed); -1 when it never started. */
         public long runMillis() {
-            if (runMillis >= 0) {
-                return runMillis;
+            if (!runStarted) {
+                return -1;
             }
-            return runStartNanos == 0 ? -1 : (System.nanoTime() - runStartNanos) / 1_000_000;
+            return runMillisBefore + (runStartNanos == 0 ? 0 : (System.nanoTime() - runStartNanos) / 1_000_000);
         }
     }
 
@@ -63,21 +65,52 @@ public final class JobExecutor {
     /**
      * Runs one attempt and returns the result's output. Every failure comes
      * out as a {@link GuestflowException} (a {@link JobRejectedException}
-     * from {@code prepare} passes through unchanged).
+     * from {@code prepare} passes through unchanged). A job of several
+     * launches (a pipeline) runs them one after the other, each under the
+     * job's deadline; the attempt's launch and run times are their sums.
      *
-     * @param onLaunched called once the appliance is up, before the operation runs
+     * @param onLaunched called once each appliance is up, before the operation runs on it
      */
     public static Object execute(HandlePool pool, JobOperation op, Job job, GuestEventListener listener,
                                  Consumer<ApplianceHandle> onLaunched, Attempt attempt) {
-        try (JobExecution execution = prepare(op, job)) {
+        JobExecution execution = prepare(op, job);
+        while (true) {
+            JobExecution next;
+            Object output;
+            try (JobExecution current = execution) {
+                output = launchAndRun(pool, op, job, current, listener, onLaunched, attempt);
+                try {
+                    next = current.next();
+                } catch (GuestflowException | JobRejectedException e) {
+                    throw e;
+                } catch (Exception e) {
+                    throw new GuestflowException(ErrorCode.OPERATION_FAILED, job.type() + " could not prepare its next "
+                            + "launch: " + e.getMessage(), e);
+                }
+            }
+            if (next == null) {
+                return output;
+            }
+            execution = next;
+        }
+    }
+
+    /** One launch: lease, launch, run under the deadline, flush, tear down, finish. */
+    private static Object launchAndRun(HandlePool pool, JobOperation op, Job job, JobExecution execution,
+                                       GuestEventListener listener, Consumer<ApplianceHandle> onLaunched, Attempt attempt) {
+        try {
             Object output;
             try (HandlePool.Lease lease = pool.lease(job.jobId())) {
-                attempt.launchStartedAt = Instant.now();
+                Instant launchStartedAt = Instant.now();
+                if (attempt.launchStartedAt == null) {
+                    attempt.launchStartedAt = launchStartedAt;
+                }
                 ApplianceHandle h = lease.launch(execution.drives(), listener, job.debug(),
                         execution.ownsBackingChains() || pool.config().allowBackingFiles());
-                attempt.launchMillis = h.launchMillis();
+                attempt.launchMillis = Math.max(attempt.launchMillis, 0) + h.launchMillis();
                 onLaunched.accept(h);
                 attempt.runStartNanos = System.nanoTime();
+                attempt.runStarted = true;
                 try (Watchdog.Deadline ignored = pool.watchdog().arm(h, Duration.ofSeconds(job.timeoutSeconds()))) {
                     output = execution.run(h);
                     if (!op.readOnly()) {
@@ -87,8 +120,10 @@ public final class JobExecutor {
                     throw e; // the guest or the plan showed the job cannot apply (no OS to seal, an impossible resize): REJECTED
                 } catch (Exception e) {
                     throw h.translate(e);
+                } finally {
+                    attempt.runMillisBefore += (System.nanoTime() - attempt.runStartNanos) / 1_000_000;
+                    attempt.runStartNanos = 0;
                 }
-                attempt.runMillis = (System.nanoTime() - attempt.runStartNanos) / 1_000_000;
                 attempt.runEndedAt = Instant.now();
             }
             try {
@@ -99,6 +134,8 @@ public final class JobExecutor {
                 throw new GuestflowException(ErrorCode.OPERATION_FAILED, job.type() + " failed after the appliance run: "
                         + e.getMessage(), e);
             }
+        } catch (RuntimeException e) {
+            throw execution.failed(e);
         }
     }
 

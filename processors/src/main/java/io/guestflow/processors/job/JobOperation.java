@@ -34,4 +34,32 @@ public interface JobOperation {
     default JobExecution prepare(Job job, List<Drive> disks) throws Exception {
         return JobExecution.of(disks, h -> run(h, job));
     }
+
+    /**
+     * How a job of this type uses its disks, decided from its options alone:
+     * a pipeline asks before it knows each step's disks and output. May reject
+     * invalid options. The default follows {@link #readOnly()}.
+     */
+    default DiskAccess diskAccess(Job job) {
+        return readOnly() ? DiskAccess.READ : DiskAccess.WRITE_IN_PLACE;
+    }
+
+    /** Whether a job of this type writes a new image (the job's output), decided from its options alone. */
+    default boolean producesOutput(Job job) {
+        return false;
+    }
+
+    /**
+     * This job as one step of a pipeline, on an appliance the pipeline
+     * launches with {@code attached} in place of the job's disks: the job's
+     * disks read-only for {@link DiskAccess#READ}, writable overlays over them
+     * (committed by the pipeline before {@link JobExecution#finish}) for the
+     * in-place kinds. Only run, finish and close of the returned execution are
+     * used. Operations whose access is {@link DiskAccess#COPY_TO_OUTPUT} or
+     * {@link DiskAccess#OWN_LAUNCH} are prepared with {@link #prepare} instead,
+     * and their drives are the launch's. The default runs {@link #run}.
+     */
+    default JobExecution prepareStep(Job job, List<Drive> attached) throws Exception {
+        return JobExecution.of(attached, h -> run(h, job));
+    }
 }

@@ -139,8 +139,9 @@ public final class JobParser {
             }
             options = (ObjectNode) opt;
         }
-        if (root.has("steps") && !type.equals("pipeline")) {
-            throw new JobRejectedException(jobId, "steps are only for pipeline jobs");
+        if (root.has("steps")) {
+            throw new JobRejectedException(jobId, type.equals("pipeline")
+                    ? "a pipeline's steps go in options.steps" : "steps are only for pipeline jobs");
         }
         int timeout = DEFAULT_TIMEOUT_SECONDS;
         JsonNode t = root.get("timeoutSeconds");

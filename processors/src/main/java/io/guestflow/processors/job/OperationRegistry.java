@@ -3,6 +3,7 @@ package io.guestflow.processors.job;
 import io.guestflow.processors.inspect.InspectJobOperation;
 import io.guestflow.processors.journal.JournalJobOperation;
 import io.guestflow.processors.journal.JournalSink;
+import io.guestflow.processors.pipeline.PipelineJobOperation;
 import io.guestflow.processors.resize.ResizeJobOperation;
 import io.guestflow.processors.sparsify.SparsifyJobOperation;
 import io.guestflow.processors.sysprep.SysprepJobOperation;
@@ -41,12 +42,14 @@ public final class OperationRegistry {
      *                     registry that only validates jobs
      */
     public static OperationRegistry defaults(boolean sysprepHostScripts, JournalSink.Factory journalSinks) {
-        return new OperationRegistry()
+        OperationRegistry registry = new OperationRegistry()
                 .register(new InspectJobOperation())
                 .register(new SysprepJobOperation(sysprepHostScripts))
                 .register(new SparsifyJobOperation())
                 .register(new ResizeJobOperation())
                 .register(journalSinks == null ? JournalJobOperation.validateOnly() : new JournalJobOperation(journalSinks));
+        // its steps are the operations above, with the same settings
+        return registry.register(new PipelineJobOperation(registry));
     }
 
     public OperationRegistry register(JobOperation op) {

@@ -54,6 +54,12 @@ public final class JournalJobOperation implements JobOperation {
         throw new UnsupportedOperationException("journal jobs run through prepare()");
     }
 
+    /** Its own execution: the sink is opened per step and aborted when the step does not complete. */
+    @Override
+    public JobExecution prepareStep(Job job, List<Drive> attached) {
+        return prepare(job, attached);
+    }
+
     @Override
     public JobExecution prepare(Job job, List<Drive> disks) {
         JournalOptions options = JournalOptions.of(job);

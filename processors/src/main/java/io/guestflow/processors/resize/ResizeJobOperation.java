@@ -6,6 +6,7 @@ import io.guestflow.pool.ErrorCode;
 import io.guestflow.pool.GuestflowException;
 import io.guestflow.pool.ImageInfo;
 import io.guestflow.pool.ImageProbe;
+import io.guestflow.processors.job.DiskAccess;
 import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobExecution;
 import io.guestflow.processors.job.JobOperation;
@@ -101,6 +102,17 @@ public final class ResizeJobOperation implements JobOperation {
         } catch (IllegalArgumentException e) {
             throw new JobRejectedException(job.jobId(), e.getMessage());
         }
+    }
+
+    /** The output disk is attached beside the input, with LVM filters of its own: no other step fits there. */
+    @Override
+    public DiskAccess diskAccess(Job job) {
+        return DiskAccess.OWN_LAUNCH;
+    }
+
+    @Override
+    public boolean producesOutput(Job job) {
+        return !options(job).dryRun();
     }
 
     @Override

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.guestflow.pool.ErrorCode;
 import io.guestflow.pool.GuestflowException;
+import io.guestflow.processors.job.DiskOverlays;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -17,8 +18,6 @@ import java.util.concurrent.TimeUnit;
 /** The {@code qemu-img} calls of sparsify: overlays, conversion, and sizes. */
 final class QemuImg {
     private static final ObjectMapper JSON = new ObjectMapper();
-    /** Upper bound of an overlay's L1 table, which qemu keeps in memory whole. */
-    private static final long MAX_L1_BYTES = 8L << 20;
 
     private QemuImg() {
     }
@@ -34,22 +33,9 @@ final class QemuImg {
                 overlay.toString());
     }
 
-    /**
-     * The smallest overlay cluster (1 KiB, 4 KiB, else qemu's 64 KiB) whose L1
-     * table stays under {@link #MAX_L1_BYTES}. Small clusters matter because
-     * qcow2 ignores the parts of a discard that do not cover whole clusters:
-     * with 64 KiB clusters, every trimmed free extent of a 1 KiB-block ext4
-     * would keep deleted data at its edges, and the output those clusters.
-     */
+    /** See {@link DiskOverlays#clusterSizeForTrim(long)}. */
     static int overlayClusterSize(long virtualSize) {
-        for (int c : new int[] {1024, 4096}) {
-            // one L2 table is one cluster of 8-byte entries: it maps c * c / 8 bytes
-            long l1Bytes = (virtualSize / ((long) c * c / 8) + 1) * 8;
-            if (l1Bytes <= MAX_L1_BYTES) {
-                return c;
-            }
-        }
-        return 65536;
+        return DiskOverlays.clusterSizeForTrim(virtualSize);
     }
 
     /**

@@ -6,8 +6,10 @@ import io.guestflow.pool.ErrorCode;
 import io.guestflow.pool.GuestflowException;
 import io.guestflow.pool.ImageInfo;
 import io.guestflow.pool.ImageProbe;
+import io.guestflow.processors.job.DiskAccess;
 import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobExecution;
+import io.guestflow.processors.job.JobExecutor;
 import io.guestflow.processors.job.JobOperation;
 import io.guestflow.processors.job.JobRejectedException;
 import java.io.IOException;
@@ -18,6 +20,7 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,6 +60,17 @@ public final class SparsifyJobOperation implements JobOperation {
         SparsifyOptions.of(job);
     }
 
+    @Override
+    public DiskAccess diskAccess(Job job) {
+        return producesOutput(job) ? DiskAccess.COPY_TO_OUTPUT : DiskAccess.TRIM_IN_PLACE;
+    }
+
+    /** Copy mode; the other checks of the options need the output, which {@link #validate} has. */
+    @Override
+    public boolean producesOutput(Job job) {
+        return !job.options().path("inPlace").asBoolean(false);
+    }
+
     /** The guest part on an appliance where the disk to sparsify (overlay or input) is attached writable with discard. */
     @Override
     public SparsifyReport run(ApplianceHandle handle, Job job) throws Exception {
@@ -65,6 +79,24 @@ public final class SparsifyJobOperation implements JobOperation {
 
     @Override
     public JobExecution prepare(Job job, List<Drive> disks) throws Exception {
+        return prepare(job, disks, null);
+    }
+
+    /**
+     * In place, the pipeline attaches an overlay over the input and commits
+     * it after its launch: the trims run there, and the input's sizes are
+     * measured before the launch and in {@code finish}, after the commit (no
+     * per-filesystem {@code reclaimedBytes}: the input only changes at the
+     * commit). Copy mode is the job's own execution, whose overlay the
+     * pipeline's launch attaches.
+     */
+    @Override
+    public JobExecution prepareStep(Job job, List<Drive> attached) throws Exception {
+        return prepare(job, JobExecutor.disksOf(job, this), SparsifyOptions.of(job).inPlace() ? attached : null);
+    }
+
+    /** @param attachedInstead in place: what a pipeline attaches instead of the input itself; null for a job */
+    private JobExecution prepare(Job job, List<Drive> disks, List<Drive> attachedInstead) throws Exception {
         SparsifyOptions options = SparsifyOptions.of(job);
         Drive input = disks.get(0);
         if (!input.isLocal()) {
@@ -77,26 +109,29 @@ public final class SparsifyJobOperation implements JobOperation {
         SparsifyReport.Image inputImage = new SparsifyReport.Image(inputPath.toString(), info.format(), null,
                 info.virtualSize(), before.apparentSize(), before.allocatedSize());
         return options.inPlace()
-                ? inPlace(job, options, inputPath, info, inputImage)
+                ? inPlace(job, options, inputPath, info, inputImage, attachedInstead)
                 : copy(job, options, inputPath, info, inputImage);
     }
 
     private JobExecution inPlace(Job job, SparsifyOptions options, Path inputPath, ImageInfo info,
-                                 SparsifyReport.Image inputImage) throws IOException {
+                                 SparsifyReport.Image inputImage, List<Drive> attachedInstead) throws IOException {
         if (!Files.isWritable(inputPath) || !anyWriteBit(inputPath)) {
             throw new JobRejectedException(job.jobId(), "in-place sparsify writes its input, but " + inputPath
                     + " is read-only; make it writable or use copy mode with an output");
         }
-        Drive drive = new Drive(inputPath.toUri(), info.format(), false, null).withDiscard("enable");
+        List<Drive> drives = attachedInstead != null ? attachedInstead
+                : List.of(new Drive(inputPath.toUri(), info.format(), false, null).withDiscard("enable"));
+        // the host file shrinks during the run only when it is attached itself
+        LongSupplier allocation = attachedInstead != null ? null : () -> QemuImg.allocated(inputPath);
         return new JobExecution() {
             @Override
             public List<Drive> drives() {
-                return List.of(drive);
+                return drives;
             }
 
             @Override
             public Object run(ApplianceHandle handle) throws Exception {
-                return new GuestSparsifier(handle.gfs(), options, () -> QemuImg.allocated(inputPath)).run();
+                return new GuestSparsifier(handle.gfs(), options, allocation).run();
             }
 
             @Override

@@ -54,7 +54,8 @@ class JobParserTest {
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
         "{\"jobId\":\"j1\",\"type\":\"defrag\",\"disks\":[{\"uri\":\"/a.img\"}]}|unknown job type 'defrag'",
-        "{\"jobId\":\"j1\",\"type\":\"pipeline\",\"disks\":[{\"uri\":\"/a.img\"}]}|unsupported job type 'pipeline'",
+        "{\"jobId\":\"j1\",\"type\":\"pipeline\",\"disks\":[{\"uri\":\"/a.img\"}]}|a pipeline needs options.steps",
+        "{\"jobId\":\"j1\",\"type\":\"pipeline\",\"disks\":[{\"uri\":\"/a.img\"}],\"steps\":[]}|a pipeline's steps go in options.steps",
         "{\"jobId\":\"j1\",\"type\":\"inspect\"}|disks must be a non-empty array",
         "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[]}|disks must be a non-empty array",
         "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[\"/a.img\"]}|disks[0] must be an object",
