@@ -48,7 +48,12 @@ final class TestEngine implements AutoCloseable {
     }
 
     static TestEngine start(Path imageRoot, Path work) throws Exception {
-        Map<String, String> props = new HashMap<>();
+        return start(imageRoot, work, Map.of());
+    }
+
+    /** As {@link #start(Path, Path)}, with more {@code guestflow.*} settings. */
+    static TestEngine start(Path imageRoot, Path work, Map<String, String> settings) throws Exception {
+        Map<String, String> props = new HashMap<>(settings);
         props.put("guestflow.engine.image-root", imageRoot.toString());
         props.put("guestflow.engine.output-root", Files.createDirectories(work.resolve("out")).toString());
         props.put("guestflow.engine.data-dir", work.resolve("kafka").toString());
@@ -95,6 +100,42 @@ final class TestEngine implements AutoCloseable {
             reader.poll(Duration.ofMillis(200)).forEach(seen::add);
         }
         return values(topics().results(), jobId).get(0);
+    }
+
+    /** Produces every job (jobId → JSON) in order, in one go, so that one poll can take them together. */
+    void submitAll(Map<String, String> jobs) throws Exception {
+        List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
+        jobs.forEach((id, job) -> sent.add(producer.send(
+                new ProducerRecord<>(topics().jobs(), id, job.getBytes(StandardCharsets.UTF_8)))));
+        producer.flush();
+        for (java.util.concurrent.Future<?> f : sent) {
+            f.get();
+        }
+    }
+
+    /** Reads every topic until each of {@code jobIds} has its result; returns them by jobId. */
+    Map<String, JsonNode> awaitResults(java.util.Collection<String> jobIds, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Map<String, JsonNode> out = new java.util.LinkedHashMap<>();
+        while (true) {
+            for (String id : jobIds) {
+                List<JsonNode> r = values(topics().results(), id);
+                if (!r.isEmpty()) {
+                    out.put(id, r.get(0));
+                }
+            }
+            if (out.size() == jobIds.size()) {
+                return out;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("results for " + out.keySet() + " only, of " + jobIds + ", in " + timeout);
+            }
+            reader.poll(Duration.ofMillis(300)).forEach(seen::add);
+        }
+    }
+
+    Engine engine() {
+        return engine;
     }
 
     /** Every record read so far, in the order read. */
