@@ -111,7 +111,7 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
                     PoolConfig.fromProperties(all, env),
                     bool(str(all, "sysprep-host-scripts", "false")),
                     Integer.parseInt(str(all, "inspect-batch-size", "8")),
-                    Duration.ofMillis(Long.parseLong(str(all, "inspect-batch-wait-ms", "50"))));
+                    Duration.ofMillis(Long.parseLong(str(all, "inspect-batch-wait-ms", "20"))));
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("bad number in " + PREFIX + "* settings: " + e.getMessage(), e);
         }
