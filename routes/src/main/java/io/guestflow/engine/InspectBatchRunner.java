@@ -11,12 +11,19 @@ import io.guestflow.processors.inspect.InspectJobOperation;
 import io.guestflow.processors.inspect.batch.BatchInspection;
 import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobResult;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,6 +71,7 @@ final class InspectBatchRunner {
                 alone.put(q, "its disks cannot be attached: " + refused);
             }
         }
+        sendAloneJobsSharingADisk(sharing, alone);
         if (sharing.size() == 1) {
             alone.put(sharing.remove(0), "no other guest of its batch could share an appliance");
         }
@@ -74,6 +82,42 @@ final class InspectBatchRunner {
             Queued q = e.getKey();
             sink.publish(runner.run(q.job(), q.queuedAt(), q.receivedAt()).withBatch(JobResult.Batch.alone(e.getValue())));
         }
+    }
+
+    /**
+     * The same image named by two jobs of the batch would collide on every
+     * identity: such jobs go alone without paying for a shared launch first.
+     */
+    private static void sendAloneJobsSharingADisk(List<Queued> sharing, Map<Queued, String> alone) {
+        Map<String, Integer> jobsPerDisk = new HashMap<>();
+        for (Queued q : sharing) {
+            diskKeys(q.job()).forEach(k -> jobsPerDisk.merge(k, 1, Integer::sum));
+        }
+        for (Iterator<Queued> it = sharing.iterator(); it.hasNext(); ) {
+            Queued q = it.next();
+            diskKeys(q.job()).stream().filter(k -> jobsPerDisk.get(k) > 1).findFirst().ifPresent(k -> {
+                alone.put(q, "its disk " + Drive.redact(k) + " is also a disk of another job of the batch");
+                it.remove();
+            });
+        }
+    }
+
+    /** Each disk once, local ones by their real path. */
+    private static Set<String> diskKeys(Job job) {
+        Set<String> keys = new LinkedHashSet<>();
+        for (Job.Disk d : job.disks()) {
+            URI uri = Drive.parseUri(d.uri());
+            String key = uri.toString();
+            if ("file".equals(uri.getScheme())) {
+                try {
+                    key = Path.of(uri).toRealPath().toString();
+                } catch (IOException | RuntimeException e) {
+                    // checked before: it exists; keep the URI if it vanished since
+                }
+            }
+            keys.add(key);
+        }
+        return keys;
     }
 
     /** Null when every disk of the job passes the checks a launch makes first. */
