@@ -235,6 +235,123 @@ public final class SampleGuests {
         g.umount_all();
     }
 
+    /** Bump whenever the fleet recipe below changes. */
+    public static final String FLEET_RECIPE_VERSION = "1";
+
+    /**
+     * {@code count} small guests that are all different — own hostname, VG
+     * name, labels and UUIDs — as a fleet to inspect together: even ones
+     * Debian 12 on LVM (/boot by UUID, / by /dev/mapper name), odd ones
+     * Ubuntu 22.04 on one partition (/ by LABEL). Built in one launch, cached
+     * under {@code <cacheRoot>/fleet-v<FLEET_RECIPE_VERSION>-<count>/}.
+     *
+     * @return the images, in order
+     */
+    public static List<Path> fleet(Path cacheRoot, HandlePool pool, int count) {
+        Path done = cacheRoot.resolve("fleet-v" + FLEET_RECIPE_VERSION + "-" + count);
+        List<Path> images = new ArrayList<>();
+        for (int i = 1; i <= count; i++) {
+            images.add(done.resolve("fleet-%02d.qcow2".formatted(i)));
+        }
+        if (images.stream().allMatch(Files::isRegularFile)) {
+            return images;
+        }
+        try {
+            Files.createDirectories(cacheRoot);
+            try (FileChannel ch = FileChannel.open(cacheRoot.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                 FileLock ignored = ch.lock()) {
+                if (images.stream().allMatch(Files::isRegularFile)) {
+                    return images;
+                }
+                Path work = Files.createTempDirectory(cacheRoot, "build-fleet-");
+                try {
+                    buildFleet(work, pool, count);
+                    FileTrees.delete(done);
+                    Files.move(work, done, StandardCopyOption.ATOMIC_MOVE);
+                } finally {
+                    FileTrees.delete(work);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot build the fleet under " + cacheRoot, e);
+        }
+        return images;
+    }
+
+    private static void buildFleet(Path work, HandlePool pool, int count) {
+        List<Drive> drives = new ArrayList<>();
+        try (HandlePool.Lease lease = pool.lease("fleet-build")) {
+            GuestFS creator = new GuestFS();
+            try {
+                for (int i = 1; i <= count; i++) {
+                    Path p = work.resolve("fleet-%02d.qcow2".formatted(i));
+                    creator.disk_create(p.toString(), "qcow2", 256L * 1024 * 1024);
+                    drives.add(new Drive(p.toUri(), "qcow2", false, null));
+                }
+            } finally {
+                creator.close();
+            }
+            ApplianceHandle h = lease.launch(drives, GuestEventListener.NONE);
+            try {
+                String[] disks = h.gfs().list_devices();
+                for (int i = 1; i <= count; i++) {
+                    if (i % 2 == 0) {
+                        fleetDebian(h.gfs(), disks[i - 1], i);
+                    } else {
+                        fleetUbuntu(h.gfs(), disks[i - 1], i);
+                    }
+                }
+            } catch (LibGuestFSException e) {
+                throw h.translate(e);
+            }
+        } catch (LibGuestFSException e) {
+            throw new GuestflowException(io.guestflow.pool.ErrorCode.OPERATION_FAILED, "cannot create fleet disks: " + e.getMessage(), e);
+        }
+    }
+
+    private static void fleetDebian(GuestFS g, String disk, int n) throws LibGuestFSException {
+        String vg = "vgfleet%02d".formatted(n);
+        g.part_init(disk, "mbr");
+        g.part_add(disk, "p", 2048, 2048 + 64 * 2048 - 1);
+        g.part_add(disk, "p", 2048 + 64 * 2048, -2048);
+        g.mkfs("ext4", disk + "1", Map.of("label", "boot%02d".formatted(n)));
+        g.pvcreate(disk + "2");
+        g.vgcreate(vg, new String[] {disk + "2"});
+        g.lvcreate("root", vg, 160);
+        g.mkfs("ext4", "/dev/" + vg + "/root", Map.of("label", "root%02d".formatted(n)));
+        String bootUuid = g.vfs_uuid(disk + "1");
+        g.mount("/dev/" + vg + "/root", "/");
+        g.mkdir_p("/boot");
+        g.mount(disk + "1", "/boot");
+        linuxBase(g, "fleet%02d".formatted(n), """
+                PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+                NAME="Debian GNU/Linux"
+                VERSION_ID="12"
+                ID=debian
+                """, """
+                /dev/mapper/%s-root / ext4 errors=remount-ro 0 1
+                UUID=%s /boot ext4 defaults 0 2
+                """.formatted(vg, bootUuid));
+        g.write("/etc/debian_version", bytes("12.5\n"));
+        g.umount_all();
+    }
+
+    private static void fleetUbuntu(GuestFS g, String disk, int n) throws LibGuestFSException {
+        String label = "root%02d".formatted(n);
+        g.part_disk(disk, "mbr");
+        g.mkfs("ext4", disk + "1", Map.of("label", label));
+        g.mount(disk + "1", "/");
+        linuxBase(g, "fleet%02d".formatted(n), """
+                PRETTY_NAME="Ubuntu 22.04.4 LTS"
+                NAME="Ubuntu"
+                VERSION_ID="22.04"
+                ID=ubuntu
+                ID_LIKE=debian
+                """, "LABEL=%s / ext4 defaults 0 1\n".formatted(label));
+        g.write("/etc/debian_version", bytes("bookworm/sid\n"));
+        g.umount_all();
+    }
+
     /** The files inspection reads on a Debian-family guest, under the mounted root. */
     private static void linuxBase(GuestFS g, String hostname, String osRelease, String fstab) throws LibGuestFSException {
         for (String d : List.of("/etc/apt", "/bin", "/usr/bin", "/var/lib/dpkg", "/var/log", "/root", "/tmp")) {

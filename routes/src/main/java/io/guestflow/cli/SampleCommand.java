@@ -19,11 +19,19 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--dir", description = "Cache folder. Default: ~/.cache/guestflow/samples.")
     Path dir;
 
+    @Option(names = "--fleet", paramLabel = "N",
+            description = "Instead: N small guests that all differ (hostname, VG, labels, UUIDs), for fleet inspection.")
+    Integer fleet;
+
     @Override
     public Integer call() {
         Path root = dir != null ? dir : Path.of(System.getProperty("user.home"), ".cache", "guestflow", "samples");
         Path images;
         try (HandlePool pool = new HandlePool(common.poolConfig())) {
+            if (fleet != null) {
+                SampleGuests.fleet(root, pool, fleet).forEach(System.out::println);
+                return ExitCodes.OK;
+            }
             images = SampleGuests.ensure(root, pool);
         }
         for (SampleGuests.Image i : SampleGuests.Image.values()) {

@@ -67,17 +67,73 @@ public final class SubmitCommand implements Callable<Integer> {
     @Option(names = "--wait", description = "Follow the job: progress on stderr, the result on stdout.")
     boolean waitForResult;
 
+    @Option(names = "--each-disk", description = "One job per --disk (one-disk guests), produced together so that"
+            + " inspect jobs can share appliances; prints the job ids (JOB-ID-1, -2, ... with --job-id). Not with --wait.")
+    boolean eachDisk;
+
     @Override
     public Integer call() throws Exception {
         EngineConfig cfg = options.engineConfig();
         String bootstrap = options.clientBootstrap(cfg);
         ObjectMapper json = Engine.json();
+        if (eachDisk) {
+            if (waitForResult) {
+                System.err.println("guestflow: --each-disk and --wait cannot be combined (follow the results with 'tail results')");
+                return ExitCodes.USAGE;
+            }
+            return submitEach(cfg, bootstrap, json);
+        }
         String id = jobId != null ? jobId : UUID.randomUUID().toString();
+        ObjectNode job = buildJob(json, id, disks);
+        Map<String, Object> props = new LinkedHashMap<>(Engine.clientProps(cfg));
+        props.put("bootstrap.servers", bootstrap);
+
+        KafkaConsumer<String, byte[]> follower = null;
+        if (waitForResult) {
+            follower = follower(props, cfg);
+        }
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>(cfg.topics().jobs(), id, json.writeValueAsBytes(job))).get();
+        }
+        System.err.println("submitted job " + id + " (" + type + ") to " + cfg.topics().jobs());
+        if (!waitForResult) {
+            System.out.println(id);
+            return ExitCodes.OK;
+        }
+        try (KafkaConsumer<String, byte[]> c = follower) {
+            return follow(c, cfg, id, json, timeoutSeconds == null ? 1800 : timeoutSeconds);
+        }
+    }
+
+    /** One job per disk, all sent before any is awaited, so that they reach the engine together. */
+    private int submitEach(EngineConfig cfg, String bootstrap, ObjectMapper json) throws Exception {
+        Map<String, Object> props = new LinkedHashMap<>(Engine.clientProps(cfg));
+        props.put("bootstrap.servers", bootstrap);
+        List<String> ids = new ArrayList<>();
+        List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
+            for (int i = 0; i < disks.size(); i++) {
+                String id = jobId != null ? jobId + "-" + (i + 1) : UUID.randomUUID().toString();
+                ids.add(id);
+                sent.add(producer.send(new ProducerRecord<>(cfg.topics().jobs(), id,
+                        json.writeValueAsBytes(buildJob(json, id, List.of(disks.get(i)))))));
+            }
+            producer.flush();
+            for (java.util.concurrent.Future<?> f : sent) {
+                f.get();
+            }
+        }
+        System.err.println("submitted " + ids.size() + " " + type + " jobs to " + cfg.topics().jobs());
+        ids.forEach(System.out::println);
+        return ExitCodes.OK;
+    }
+
+    private ObjectNode buildJob(ObjectMapper json, String id, List<String> jobDisks) {
         ObjectNode job = json.createObjectNode();
         job.put("jobId", id);
         job.put("type", type);
         ArrayNode ds = job.putArray("disks");
-        for (String d : disks) {
+        for (String d : jobDisks) {
             ObjectNode disk = ds.addObject().put("uri", absolute(d));
             if (format != null) {
                 disk.put("format", format);
@@ -100,24 +156,7 @@ public final class SubmitCommand implements Callable<Integer> {
         if (debug) {
             job.put("debug", true);
         }
-        Map<String, Object> props = new LinkedHashMap<>(Engine.clientProps(cfg));
-        props.put("bootstrap.servers", bootstrap);
-
-        KafkaConsumer<String, byte[]> follower = null;
-        if (waitForResult) {
-            follower = follower(props, cfg);
-        }
-        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
-            producer.send(new ProducerRecord<>(cfg.topics().jobs(), id, json.writeValueAsBytes(job))).get();
-        }
-        System.err.println("submitted job " + id + " (" + type + ") to " + cfg.topics().jobs());
-        if (!waitForResult) {
-            System.out.println(id);
-            return ExitCodes.OK;
-        }
-        try (KafkaConsumer<String, byte[]> c = follower) {
-            return follow(c, cfg, id, json, timeoutSeconds == null ? 1800 : timeoutSeconds);
-        }
+        return job;
     }
 
     /** Plain paths are the submitter's: make them absolute before they travel to an engine with another cwd. */

@@ -109,7 +109,7 @@ public final class Engine implements AutoCloseable {
             // a stop lets running jobs finish within the pool's grace period, then the pool kills them
             camel.getShutdownStrategy().setTimeout(cfg.pool().shutdownGrace().toSeconds() + 5);
             camel.addRoutes(new JobRoutes(cfg, new JobParser(registry), new PathPolicy(cfg.imageRoot(), cfg.outputRoot()),
-                    results, runner, events, producer, json));
+                    results, runner, new InspectBatchRunner(cfg, pool, runner, events), events, producer, json));
             ScanRunner scans = null;
             if (!scanConfigs.isEmpty()) {
                 scans = new ScanRunner(producer, clientProps(cfg), cfg.topics().jobs(), cfg.topics().results(), reportsDir,
@@ -120,9 +120,9 @@ public final class Engine implements AutoCloseable {
                         .toList(), reportsDir);
             }
             camel.start();
-            LOG.info("engine {} consuming {} with {} consumer(s), {} appliance(s) at once; images under {}, outputs under {}",
-                    cfg.instanceId(), cfg.topics().jobs(), cfg.effectiveConsumers(), pool.capacity(), cfg.imageRoot(),
-                    cfg.outputRoot());
+            LOG.info("engine {} consuming {} with {} consumer(s), {} appliance(s) at once, up to {} inspect job(s) per appliance;"
+                    + " images under {}, outputs under {}", cfg.instanceId(), cfg.topics().jobs(), cfg.effectiveConsumers(),
+                    pool.capacity(), cfg.inspectBatchSize(), cfg.imageRoot(), cfg.outputRoot());
             return new Engine(cfg, broker, producer, results, pool, camel, scans);
         } catch (Exception e) {
             for (int i = started.size() - 1; i >= 0; i--) {

@@ -21,11 +21,20 @@ import java.util.Map;
  * @param retryBackoff     wait before the first retry; doubles each time
  * @param maxJobTimeout    the longest timeoutSeconds a job may ask; sizes max.poll.interval.ms
  * @param sysprepHostScripts whether sysprep jobs may run their {@code scripts} on this host (off: rejected)
+ * @param inspectBatchSize  most inspect jobs inspected on one shared appliance; 1: batching off
+ * @param inspectBatchWait  with batching on, how long a consumer waits for more jobs to join the ones it has
  */
 public record EngineConfig(String bootstrapServers, String groupId, Topics topics, int consumers, int maxAttempts,
                            Duration retryBackoff, Duration maxJobTimeout, Path imageRoot, Path outputRoot,
                            Path dataDir, int jobPartitions, Duration pollTimeout, String instanceId,
-                           Map<String, String> kafka, PoolConfig pool, boolean sysprepHostScripts) {
+                           Map<String, String> kafka, PoolConfig pool, boolean sysprepHostScripts,
+                           int inspectBatchSize, Duration inspectBatchWait) {
+
+    public EngineConfig {
+        if (inspectBatchSize < 1) {
+            throw new IllegalArgumentException(PREFIX + "inspect-batch-size must be 1 (off) or more, got " + inspectBatchSize);
+        }
+    }
 
     /** Topic names. */
     public record Topics(String jobs, String results, String log, String journal, String dlq) {
@@ -37,9 +46,18 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
         return bootstrapServers == null || bootstrapServers.isBlank();
     }
 
-    /** max.poll.interval.ms: a consumer busy with the longest allowed job must stay in its group. */
+    /**
+     * max.poll.interval.ms: a consumer busy with the longest allowed job must
+     * stay in its group, and a consumer takes up to {@link #inspectBatchSize()}
+     * jobs per poll, which may run one after another.
+     */
     public long maxPollIntervalMs() {
-        return maxJobTimeout.plus(pool.launchTimeout()).multipliedBy(maxAttempts).plus(Duration.ofMinutes(5)).toMillis();
+        long oneJob = maxJobTimeout.plus(pool.launchTimeout()).multipliedBy(maxAttempts).plus(Duration.ofMinutes(5)).toMillis();
+        return Math.min(Integer.MAX_VALUE, oneJob * inspectBatchSize);
+    }
+
+    public boolean batchingInspections() {
+        return inspectBatchSize > 1;
     }
 
     public int effectiveConsumers() {
@@ -57,7 +75,8 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
         }
         String[] known = {"bootstrap-servers", "group-id", "topic.jobs", "topic.results", "topic.log", "topic.journal",
             "topic.dlq", "consumers", "max-attempts", "retry-backoff-ms", "max-job-timeout-seconds", "image-root",
-            "output-root", "data-dir", "job-partitions", "poll-timeout-ms", "instance-id", "sysprep-host-scripts"};
+            "output-root", "data-dir", "job-partitions", "poll-timeout-ms", "instance-id", "sysprep-host-scripts",
+            "inspect-batch-size", "inspect-batch-wait-ms"};
         for (String k : known) {
             String v = env.get(envName(PREFIX + k));
             if (v != null) {
@@ -90,7 +109,9 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
                     str(all, "instance-id", defaultInstanceId()),
                     Map.copyOf(kafka),
                     PoolConfig.fromProperties(all, env),
-                    bool(str(all, "sysprep-host-scripts", "false")));
+                    bool(str(all, "sysprep-host-scripts", "false")),
+                    Integer.parseInt(str(all, "inspect-batch-size", "8")),
+                    Duration.ofMillis(Long.parseLong(str(all, "inspect-batch-wait-ms", "20"))));
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("bad number in " + PREFIX + "* settings: " + e.getMessage(), e);
         }
@@ -98,12 +119,20 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
 
     public EngineConfig withBootstrapServers(String servers) {
         return new EngineConfig(servers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout, imageRoot,
-                outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts);
+                outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts,
+                inspectBatchSize, inspectBatchWait);
     }
 
     public EngineConfig withPool(PoolConfig p) {
         return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
-                imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, p, sysprepHostScripts);
+                imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, p, sysprepHostScripts,
+                inspectBatchSize, inspectBatchWait);
+    }
+
+    public EngineConfig withInspectBatchSize(int size) {
+        return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
+                imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts,
+                size, inspectBatchWait);
     }
 
     private static boolean bool(String v) {

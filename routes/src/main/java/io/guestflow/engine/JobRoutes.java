@@ -8,7 +8,12 @@ import io.guestflow.processors.job.JobResult;
 import io.guestflow.processors.job.PathPolicy;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.camel.Exchange;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.component.kafka.KafkaConstants;
@@ -24,6 +29,12 @@ import org.slf4j.LoggerFactory;
  * run on the pool (lease, launch, operation, retries) → publish the result →
  * commit the offset. Nothing is committed before its result is published,
  * so a crash redelivers the job and the dedup step keeps it from running twice.
+ *
+ * <p>Each consumer takes the jobs of one poll together (up to
+ * {@code inspect-batch-size}; one at a time when batching is off): inspect
+ * jobs among them share an appliance ({@link InspectBatchRunner}), the others
+ * run one after another, each result is published as soon as it exists, and
+ * the poll's offsets are committed once all of its results are published.
  */
 public final class JobRoutes extends RouteBuilder {
     private static final Logger LOG = LoggerFactory.getLogger(JobRoutes.class);
@@ -39,31 +50,63 @@ public final class JobRoutes extends RouteBuilder {
     private final EventPublisher events;
     private final Producer<String, byte[]> producer;
     private final ObjectMapper json;
+    private final InspectBatchCollector collector;
+    private final InspectBatchRunner batches;
 
     public JobRoutes(EngineConfig config, JobParser parser, PathPolicy paths, ResultIndex results, JobRunner runner,
-                     EventPublisher events, Producer<String, byte[]> producer, ObjectMapper json) {
+                     InspectBatchRunner batches, EventPublisher events, Producer<String, byte[]> producer,
+                     ObjectMapper json) {
         this.config = config;
         this.parser = parser;
         this.paths = paths;
         this.results = results;
         this.runner = runner;
+        this.batches = batches;
         this.events = events;
         this.producer = producer;
         this.json = json;
+        this.collector = new InspectBatchCollector(config.inspectBatchSize());
     }
 
     @Override
     public void configure() {
-        from(jobsEndpoint()).routeId("guestflow-jobs")
-                .process(this::parseAndValidate)
-                .choice()
-                    .when(exchangeProperty(DEAD_LETTER).isNotNull()).process(this::deadLetter)
-                    .when(exchangeProperty(RESULT).isNotNull()).process(this::rejectUnlessDone)
-                    .when(this::alreadyDone).process(this::skip)
-                    .otherwise().process(this::accept).process(this::runOnPool)
-                .end()
-                .process(this::publishResult)
-                .process(this::commit);
+        from(jobsEndpoint()).routeId("guestflow-jobs").process(this::processPoll);
+    }
+
+    /** One poll's records, in order: each is dead-lettered, rejected, skipped or run; then the offsets are committed. */
+    private void processPoll(Exchange poll) throws Exception {
+        List<Exchange> records = new ArrayList<>();
+        for (Object o : poll.getIn().getBody(List.class)) {
+            records.add((Exchange) o);
+        }
+        List<InspectBatchCollector.Queued> accepted = new ArrayList<>();
+        Set<String> inThisPoll = new HashSet<>();
+        for (Exchange rec : records) {
+            parseAndValidate(rec);
+            if (rec.getProperty(DEAD_LETTER) != null) {
+                deadLetter(rec);
+            } else if (rec.getProperty(RESULT) != null) {
+                rejectUnlessDone(rec);
+                publish(rec.getProperty(RESULT, JobResult.class));
+            } else if (alreadyDone(rec)) {
+                skip(rec, "a result for this jobId is already published");
+            } else if (!inThisPoll.add(rec.getIn().getBody(Job.class).jobId())) {
+                skip(rec, "the same jobId came twice in one poll; it runs once");
+            } else {
+                accept(rec);
+                accepted.add(new InspectBatchCollector.Queued(rec.getIn().getBody(Job.class),
+                        rec.getProperty("queuedAt", Instant.class), rec.getProperty("receivedAt", Instant.class)));
+            }
+        }
+        for (List<InspectBatchCollector.Queued> unit : collector.units(accepted)) {
+            if (unit.size() == 1) {
+                InspectBatchCollector.Queued q = unit.get(0);
+                publish(runner.run(q.job(), q.queuedAt(), q.receivedAt()));
+            } else {
+                batches.run(unit, this::publish);
+            }
+        }
+        commit(records);
     }
 
     private String jobsEndpoint() {
@@ -71,10 +114,14 @@ public final class JobRoutes extends RouteBuilder {
                 .append("?brokers=").append(config.bootstrapServers())
                 .append("&groupId=").append(config.groupId())
                 .append("&consumersCount=").append(config.effectiveConsumers())
-                .append("&maxPollRecords=1")
+                // batching mode hands the consumer a poll's records together; with a batch size of 1 it is one record
+                .append("&batching=true&maxPollRecords=").append(config.inspectBatchSize())
                 .append("&autoCommitEnable=false&allowManualCommit=true&breakOnFirstError=true")
                 .append("&autoOffsetReset=earliest")
-                .append("&pollTimeoutMs=").append(config.pollTimeout().toMillis())
+                // a poll's records wait this long for company before they are processed
+                .append("&pollTimeoutMs=").append(config.batchingInspections()
+                        ? Math.min(config.pollTimeout().toMillis(), config.inspectBatchWait().toMillis())
+                        : config.pollTimeout().toMillis())
                 .append("&maxPollIntervalMs=").append(config.maxPollIntervalMs())
                 .append("&valueDeserializer=org.apache.kafka.common.serialization.ByteArrayDeserializer");
         config.kafka().forEach((k, v) -> uri.append("&additionalProperties.").append(k).append("=RAW(").append(v).append(')'));
@@ -130,10 +177,10 @@ public final class JobRoutes extends RouteBuilder {
         return results.hasResult(ex.getIn().getBody(Job.class).jobId());
     }
 
-    private void skip(Exchange ex) {
+    private void skip(Exchange ex, String reason) {
         Job job = ex.getIn().getBody(Job.class);
-        LOG.info("job {} already has a result; not running it again", job.jobId());
-        events.lifecycle(job.jobId(), "skipped", Map.of("reason", "a result for this jobId is already published"));
+        LOG.info("job {} not run again: {}", job.jobId(), reason);
+        events.lifecycle(job.jobId(), "skipped", Map.of("reason", reason));
     }
 
     private void accept(Exchange ex) {
@@ -142,17 +189,10 @@ public final class JobRoutes extends RouteBuilder {
                 "timeoutSeconds", job.timeoutSeconds()));
     }
 
-    private void runOnPool(Exchange ex) {
-        Job job = ex.getIn().getBody(Job.class);
-        JobResult r = runner.run(job, ex.getProperty("queuedAt", Instant.class), ex.getProperty("receivedAt", Instant.class));
-        ex.setProperty(RESULT, r);
-    }
-
     /** Synchronous: the offset is committed only after this returns. */
-    private void publishResult(Exchange ex) throws Exception {
-        JobResult r = ex.getProperty(RESULT, JobResult.class);
+    private void publish(JobResult r) throws Exception {
         if (r == null) {
-            return;
+            return; // an invalid redelivery of a job that already has its result
         }
         producer.send(new ProducerRecord<>(config.topics().results(), r.jobId(), json.writeValueAsBytes(r))).get();
         results.add(r.jobId());
@@ -165,10 +205,15 @@ public final class JobRoutes extends RouteBuilder {
         LOG.info("job {}: {}", r.jobId(), r.status());
     }
 
-    private void commit(Exchange ex) {
-        KafkaManualCommit manual = ex.getIn().getHeader(KafkaConstants.MANUAL_COMMIT, KafkaManualCommit.class);
-        if (manual != null) {
-            manual.commit();
+    /** Commits, per partition, the offset after the poll's last record there. */
+    private void commit(List<Exchange> records) {
+        Map<Object, KafkaManualCommit> lastPerPartition = new LinkedHashMap<>();
+        for (Exchange rec : records) {
+            KafkaManualCommit manual = rec.getIn().getHeader(KafkaConstants.MANUAL_COMMIT, KafkaManualCommit.class);
+            if (manual != null) {
+                lastPerPartition.put(rec.getIn().getHeader(KafkaConstants.PARTITION), manual);
+            }
         }
+        lastPerPartition.values().forEach(KafkaManualCommit::commit);
     }
 }

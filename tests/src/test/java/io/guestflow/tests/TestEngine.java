@@ -111,6 +111,42 @@ final class TestEngine implements AutoCloseable {
         reader.poll(Duration.ofMillis(300)).forEach(seen::add);
     }
 
+    /** Produces every job (jobId → JSON) in order, in one go, so that one poll can take them together. */
+    void submitAll(Map<String, String> jobs) throws Exception {
+        List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
+        jobs.forEach((id, job) -> sent.add(producer.send(
+                new ProducerRecord<>(topics().jobs(), id, job.getBytes(StandardCharsets.UTF_8)))));
+        producer.flush();
+        for (java.util.concurrent.Future<?> f : sent) {
+            f.get();
+        }
+    }
+
+    /** Reads every topic until each of {@code jobIds} has its result; returns them by jobId. */
+    Map<String, JsonNode> awaitResults(java.util.Collection<String> jobIds, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Map<String, JsonNode> out = new java.util.LinkedHashMap<>();
+        while (true) {
+            for (String id : jobIds) {
+                List<JsonNode> r = values(topics().results(), id);
+                if (!r.isEmpty()) {
+                    out.put(id, r.get(0));
+                }
+            }
+            if (out.size() == jobIds.size()) {
+                return out;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("results for " + out.keySet() + " only, of " + jobIds + ", in " + timeout);
+            }
+            reader.poll(Duration.ofMillis(300)).forEach(seen::add);
+        }
+    }
+
+    Engine engine() {
+        return engine;
+    }
+
     /** Every record read so far, in the order read. */
     List<ConsumerRecord<String, byte[]>> seen() {
         return seen;

@@ -30,7 +30,7 @@ public final class InspectJobOperation implements JobOperation {
         options(job);
     }
 
-    static InspectOptions options(Job job) {
+    public static InspectOptions options(Job job) {
         boolean applications = true;
         for (Iterator<String> it = job.options().fieldNames(); it.hasNext(); ) {
             String name = it.next();

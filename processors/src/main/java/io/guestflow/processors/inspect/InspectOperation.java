@@ -13,6 +13,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,18 +40,25 @@ public final class InspectOperation {
         String[] roots = g.inspect_os();
         List<OperatingSystem> found = new ArrayList<>();
         for (String root : roots) {
-            found.add(inspectRoot(g, root));
+            found.add(inspectRoot(g, root, UnaryOperator.identity()));
         }
         return new InspectionReport(List.copyOf(found));
     }
 
-    private OperatingSystem inspectRoot(GuestFS g, String root) throws LibGuestFSException {
+    /**
+     * One operating system found by an earlier {@code inspect_os}.
+     * {@code deviceNames} turns the appliance's canonical device names into the
+     * ones the guest would have alone (identity unless several guests share the
+     * appliance); lists are sorted after that mapping, as they would be alone.
+     */
+    public OperatingSystem inspectRoot(GuestFS g, String root, UnaryOperator<String> deviceNames)
+            throws LibGuestFSException {
         List<Application> apps = null;
         if (options.applications()) {
             apps = applications(g, root);
         }
         return new OperatingSystem(
-                g.canonical_device_name(root),
+                deviceNames.apply(g.canonical_device_name(root)),
                 known(g.inspect_get_type(root)),
                 known(g.inspect_get_arch(root)),
                 known(g.inspect_get_distro(root)),
@@ -64,27 +72,30 @@ public final class InspectOperation {
                 known(g.inspect_get_osinfo(root)),
                 orNull(() -> g.inspect_get_windows_systemroot(root)),
                 orNull(() -> g.inspect_get_windows_current_control_set(root)),
-                driveMappings(g, root),
-                mountpoints(g, root),
-                filesystems(g, root),
+                driveMappings(g, root, deviceNames),
+                mountpoints(g, root, deviceNames),
+                filesystems(g, root, deviceNames),
                 apps);
     }
 
-    private static List<Mountpoint> mountpoints(GuestFS g, String root) throws LibGuestFSException {
+    private static List<Mountpoint> mountpoints(GuestFS g, String root, UnaryOperator<String> deviceNames)
+            throws LibGuestFSException {
         Map<String, String> mps = g.inspect_get_mountpoints(root);
         List<Mountpoint> out = new ArrayList<>();
         for (String path : mps.keySet().stream().sorted(MOUNTPOINT_ORDER).toList()) {
-            out.add(new Mountpoint(g.canonical_device_name(mps.get(path)), path));
+            out.add(new Mountpoint(deviceNames.apply(g.canonical_device_name(mps.get(path))), path));
         }
         return out;
     }
 
-    private static List<Filesystem> filesystems(GuestFS g, String root) throws LibGuestFSException {
-        String[] devices = g.inspect_get_filesystems(root);
-        Arrays.sort(devices);
+    private static List<Filesystem> filesystems(GuestFS g, String root, UnaryOperator<String> deviceNames)
+            throws LibGuestFSException {
+        // sorted by libguestfs's own names, mapped: the order the guest gets when alone
+        List<String> devices = Arrays.stream(g.inspect_get_filesystems(root))
+                .sorted(Comparator.comparing(deviceNames)).toList();
         List<Filesystem> out = new ArrayList<>();
         for (String dev : devices) {
-            out.add(new Filesystem(g.canonical_device_name(dev),
+            out.add(new Filesystem(deviceNames.apply(g.canonical_device_name(dev)),
                     nonEmpty(orNull(() -> g.vfs_type(dev))),
                     nonEmpty(orNull(() -> g.vfs_label(dev))),
                     nonEmpty(orNull(() -> g.vfs_uuid(dev)))));
@@ -93,7 +104,8 @@ public final class InspectOperation {
     }
 
     /** Windows drive letters; null for guests that have none. */
-    private static Map<String, String> driveMappings(GuestFS g, String root) throws LibGuestFSException {
+    private static Map<String, String> driveMappings(GuestFS g, String root, UnaryOperator<String> deviceNames)
+            throws LibGuestFSException {
         Map<String, String> raw;
         try {
             raw = g.inspect_get_drive_mappings(root);
@@ -105,7 +117,7 @@ public final class InspectOperation {
         }
         Map<String, String> out = new LinkedHashMap<>();
         for (String letter : raw.keySet().stream().sorted(String.CASE_INSENSITIVE_ORDER).toList()) {
-            out.put(letter, g.canonical_device_name(raw.get(letter)));
+            out.put(letter, deviceNames.apply(g.canonical_device_name(raw.get(letter))));
         }
         return out;
     }

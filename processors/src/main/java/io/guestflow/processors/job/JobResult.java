@@ -13,12 +13,39 @@ import java.util.Map;
  * @param output   the operation's output (SUCCEEDED only)
  * @param error    why it failed or was rejected
  * @param attempts how many times the job ran (retries of appliance failures included)
+ * @param batch    for jobs collected into a batch (read-only inspection sharing one appliance): how it ran;
+ *                 absent for jobs that ran on their own appliance as usual
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record JobResult(String jobId, String type, Status status, Map<String, String> labels, Timings timings,
-                        Object output, Error error, int attempts, String engine) {
+                        Object output, Error error, int attempts, String engine, Batch batch) {
 
     public enum Status { SUCCEEDED, FAILED, REJECTED }
+
+    public JobResult(String jobId, String type, Status status, Map<String, String> labels, Timings timings,
+                     Object output, Error error, int attempts, String engine) {
+        this(jobId, type, status, labels, timings, output, error, attempts, engine, null);
+    }
+
+    public JobResult withBatch(Batch b) {
+        return new JobResult(jobId, type, status, labels, timings, output, error, attempts, engine, b);
+    }
+
+    /**
+     * @param shared         true when the job ran on an appliance shared with other jobs of the batch
+     * @param guests         how many guests that appliance held (1 when the job was run alone)
+     * @param ranAloneBecause why a job collected into a batch was run on an appliance of its own
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Batch(boolean shared, int guests, String ranAloneBecause) {
+        public static Batch shared(int guests) {
+            return new Batch(true, guests, null);
+        }
+
+        public static Batch alone(String why) {
+            return new Batch(false, 1, why);
+        }
+    }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Timings(Instant queuedAt, Instant receivedAt, Instant launchStartedAt, Instant runEndedAt,
