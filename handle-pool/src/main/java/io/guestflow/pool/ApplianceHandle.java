@@ -42,6 +42,8 @@ public final class ApplianceHandle implements AutoCloseable {
     private volatile ErrorCode killedFor;
     private volatile String killReason;
     private long launchMillis = -1;
+    /** The roots of the last inspect_os, while nothing has changed the disks since. */
+    private String[] inspectedRoots;
 
     ApplianceHandle(String id, PoolConfig config, Acceleration accel, GuestEventListener listener,
                     ScheduledExecutorService timer) {
@@ -97,6 +99,25 @@ public final class ApplianceHandle implements AutoCloseable {
     /** The libguestfs handle, for operations. Do not close it: close this object. */
     public GuestFS gfs() {
         return g;
+    }
+
+    /**
+     * {@code inspect_os}, once per launch: steps sharing a launch (a pipeline)
+     * reuse its answer, and with it the inspection data the daemon keeps for
+     * the {@code inspect_get_*} calls, until a step that may have changed the
+     * disks calls {@link #disksChanged()}. Inspection costs ~20 s per guest
+     * with TCG.
+     */
+    public String[] inspectOs() throws LibGuestFSException {
+        if (inspectedRoots == null) {
+            inspectedRoots = g.inspect_os();
+        }
+        return inspectedRoots.clone();
+    }
+
+    /** The disks may have changed: the next {@link #inspectOs()} inspects again. */
+    public void disksChanged() {
+        inspectedRoots = null;
     }
 
     /** Appliance debug messages and the call trace, as events; before launch. */

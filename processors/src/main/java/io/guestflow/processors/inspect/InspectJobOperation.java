@@ -49,6 +49,6 @@ public final class InspectJobOperation implements JobOperation {
 
     @Override
     public InspectionReport run(ApplianceHandle handle, Job job) throws Exception {
-        return new InspectOperation(options(job)).run(handle.gfs());
+        return new InspectOperation(options(job)).run(handle.gfs(), handle.inspectOs());
     }
 }

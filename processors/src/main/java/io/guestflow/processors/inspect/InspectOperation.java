@@ -37,7 +37,11 @@ public final class InspectOperation {
     }
 
     public InspectionReport run(GuestFS g) throws LibGuestFSException {
-        String[] roots = g.inspect_os();
+        return run(g, g.inspect_os());
+    }
+
+    /** The operating systems at {@code roots}, from an {@code inspect_os} of these disks as they are now. */
+    public InspectionReport run(GuestFS g, String[] roots) throws LibGuestFSException {
         List<OperatingSystem> found = new ArrayList<>();
         for (String root : roots) {
             found.add(inspectRoot(g, root, UnaryOperator.identity()));
@@ -53,13 +57,18 @@ public final class InspectOperation {
      */
     public OperatingSystem inspectRoot(GuestFS g, String root, UnaryOperator<String> deviceNames)
             throws LibGuestFSException {
+        // each getter is a daemon round trip (~0.2 s with TCG): none is asked twice, and the
+        // Windows-only ones only of Windows guests (the others answer with an error or nothing)
+        String type = known(g.inspect_get_type(root));
+        boolean windows = "windows".equals(type);
+        Map<String, String> mps = g.inspect_get_mountpoints(root);
         List<Application> apps = null;
         if (options.applications()) {
-            apps = applications(g, root);
+            apps = applications(g, root, mps);
         }
         return new OperatingSystem(
                 deviceNames.apply(g.canonical_device_name(root)),
-                known(g.inspect_get_type(root)),
+                type,
                 known(g.inspect_get_arch(root)),
                 known(g.inspect_get_distro(root)),
                 known(g.inspect_get_product_name(root)),
@@ -70,17 +79,16 @@ public final class InspectOperation {
                 known(g.inspect_get_package_management(root)),
                 known(g.inspect_get_hostname(root)),
                 known(g.inspect_get_osinfo(root)),
-                orNull(() -> g.inspect_get_windows_systemroot(root)),
-                orNull(() -> g.inspect_get_windows_current_control_set(root)),
-                driveMappings(g, root, deviceNames),
-                mountpoints(g, root, deviceNames),
+                windows ? orNull(() -> g.inspect_get_windows_systemroot(root)) : null,
+                windows ? orNull(() -> g.inspect_get_windows_current_control_set(root)) : null,
+                windows ? driveMappings(g, root, deviceNames) : null,
+                mountpoints(g, mps, deviceNames),
                 filesystems(g, root, deviceNames),
                 apps);
     }
 
-    private static List<Mountpoint> mountpoints(GuestFS g, String root, UnaryOperator<String> deviceNames)
+    private static List<Mountpoint> mountpoints(GuestFS g, Map<String, String> mps, UnaryOperator<String> deviceNames)
             throws LibGuestFSException {
-        Map<String, String> mps = g.inspect_get_mountpoints(root);
         List<Mountpoint> out = new ArrayList<>();
         for (String path : mps.keySet().stream().sorted(MOUNTPOINT_ORDER).toList()) {
             out.add(new Mountpoint(deviceNames.apply(g.canonical_device_name(mps.get(path))), path));
@@ -123,8 +131,8 @@ public final class InspectOperation {
     }
 
     /** Mounts the guest read-only as its fstab says, lists applications, unmounts. */
-    private static List<Application> applications(GuestFS g, String root) throws LibGuestFSException {
-        Map<String, String> mps = g.inspect_get_mountpoints(root);
+    private static List<Application> applications(GuestFS g, String root, Map<String, String> mps)
+            throws LibGuestFSException {
         for (String path : mps.keySet().stream().sorted(MOUNTPOINT_ORDER).toList()) {
             try {
                 g.mount_ro(mps.get(path), path);

@@ -60,7 +60,11 @@ public final class JournalExport {
 
     /** Every operating system on the attached disks, in inspection's order. */
     public JournalReport run(GuestFS g) throws Exception {
-        String[] roots = g.inspect_os();
+        return run(g, g.inspect_os());
+    }
+
+    /** As {@link #run(GuestFS)}, on the roots of an {@code inspect_os} of these disks as they are now. */
+    public JournalReport run(GuestFS g, String[] roots) throws Exception {
         List<JournalReport.Guest> guests = new ArrayList<>();
         long scanned = 0;
         for (String root : roots) {

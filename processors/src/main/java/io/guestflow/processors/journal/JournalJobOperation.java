@@ -74,7 +74,7 @@ public final class JournalJobOperation implements JobOperation {
 
             @Override
             public Object run(ApplianceHandle handle) throws Exception {
-                JournalReport report = new JournalExport(job.jobId(), options, sink, JSON).run(handle.gfs());
+                JournalReport report = new JournalExport(job.jobId(), options, sink, JSON).run(handle.gfs(), handle.inspectOs());
                 completed = true;
                 return report;
             }

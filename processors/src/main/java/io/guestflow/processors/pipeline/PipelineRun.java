@@ -227,6 +227,9 @@ final class PipelineRun {
                 try {
                     outputs[i] = executions.get(i).run(handle);
                     ran = i + 1;
+                    if (s.access() != DiskAccess.READ) {
+                        handle.disksChanged(); // later steps inspect the disks as this step left them
+                    }
                 } catch (JobRejectedException e) {
                     stepFailed(s, "REJECTED", "REJECTED", e.reason());
                     failed = s;

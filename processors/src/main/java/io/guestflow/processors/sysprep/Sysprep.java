@@ -26,7 +26,11 @@ public final class Sysprep {
     }
 
     public SysprepReport run(GuestFS g) throws LibGuestFSException {
-        String[] roots = g.inspect_os();
+        return run(g, g.inspect_os());
+    }
+
+    /** On the roots of an {@code inspect_os} of these disks as they are now. */
+    public SysprepReport run(GuestFS g, String[] roots) throws LibGuestFSException {
         if (roots.length == 0) {
             throw new JobRejectedException(null, "no operating system was found on the disks; "
                     + "sysprep needs a guest to seal (nothing was changed)");

@@ -65,7 +65,7 @@ public final class SysprepJobOperation implements JobOperation {
     /** On the pipeline's overlays (or read-only disks for a dry run), which it commits itself. */
     @Override
     public Object run(ApplianceHandle handle, Job job) throws Exception {
-        return new Sysprep(SysprepOptions.parse(job.jobId(), job.options(), hostScriptsAllowed)).run(handle.gfs());
+        return new Sysprep(SysprepOptions.parse(job.jobId(), job.options(), hostScriptsAllowed)).run(handle.gfs(), handle.inspectOs());
     }
 
     @Override
@@ -74,7 +74,7 @@ public final class SysprepJobOperation implements JobOperation {
         Sysprep sysprep = new Sysprep(options);
         if (options.dryRun()) {
             List<Drive> readOnly = disks.stream().map(d -> d.withReadOnly(true)).toList();
-            return JobExecution.of(readOnly, h -> sysprep.run(h.gfs()));
+            return JobExecution.of(readOnly, h -> sysprep.run(h.gfs(), h.inspectOs()));
         }
         DiskOverlays.requireWritable(job.jobId(), disks, "sysprep changes it in place (a dry run only reads it)");
         return new OverlayExecution(disks, sysprep);
@@ -102,7 +102,7 @@ public final class SysprepJobOperation implements JobOperation {
 
         @Override
         public Object run(ApplianceHandle handle) throws Exception {
-            return sysprep.run(handle.gfs());
+            return sysprep.run(handle.gfs(), handle.inspectOs());
         }
 
         @Override
