@@ -68,7 +68,7 @@ public final class SparsifyJobOperation implements JobOperation {
     /** Copy mode; the other checks of the options need the output, which {@link #validate} has. */
     @Override
     public boolean producesOutput(Job job) {
-        return !job.options().path("inPlace").asBoolean(false);
+        return !SparsifyOptions.inPlace(job);
     }
 
     /** The guest part on an appliance where the disk to sparsify (overlay or input) is attached writable with discard. */

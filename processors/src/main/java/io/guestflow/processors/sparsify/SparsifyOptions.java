@@ -95,6 +95,15 @@ public record SparsifyOptions(boolean inPlace, String outputFormat, boolean comp
         return new SparsifyOptions(inPlace, outputFormat, compress, ignore, zero, tmpDir);
     }
 
+    /**
+     * Whether {@code job} sparsifies in place, checked as {@link #of} checks it: a
+     * pipeline plans on this before the step's other options are checked.
+     */
+    public static boolean inPlace(Job job) {
+        JsonNode v = job.options().get("inPlace");
+        return v != null && bool(job.jobId(), "inPlace", v);
+    }
+
     private static boolean bool(String id, String name, JsonNode v) {
         if (!v.isBoolean()) {
             throw new JobRejectedException(id, "option '" + name + "' must be true or false");

@@ -41,6 +41,7 @@ class PipelineValidationTest {
         "[{\"type\":\"inspect\"},{\"type\":\"inspect\",\"options\":{\"applications\":\"yes\"}}]|steps[1] (inspect): option 'applications' must be true or false",
         "[{\"type\":\"inspect\"},{\"type\":\"sysprep\",\"options\":{\"operations\":\"no-such-op\"}}]|steps[1] (sysprep):",
         "[{\"type\":\"sparsify\",\"options\":{\"inPlace\":true,\"compress\":true}}]|steps[0] (sparsify): option 'compress' is for copy mode",
+        "[{\"type\":\"inspect\"},{\"type\":\"sparsify\",\"options\":{\"inPlace\":\"yes\"}}]|steps[1] (sparsify): option 'inPlace' must be true or false",
         "[{\"type\":\"journal\",\"options\":{\"colour\":1}}]|steps[0] (journal):",
         "[{\"type\":\"resize\",\"options\":{\"size\":\"huge\"}}]|steps[0] (resize):",
     })
