@@ -19,6 +19,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 
 /**
  * Small but realistic guest images built on the libguestfs API, for the demo
@@ -70,19 +71,37 @@ public final class SampleGuests {
      */
     public static Path ensure(Path cacheRoot, HandlePool pool) {
         Path done = dir(cacheRoot);
-        if (isComplete(done)) {
-            return done;
+        buildOnce(cacheRoot, done, () -> isComplete(done), "build-", work -> build(work, pool), "sample guests");
+        return done;
+    }
+
+    /** How a cache folder's content is made, in a fresh folder. */
+    @FunctionalInterface
+    private interface Builder {
+        void build(Path work) throws IOException;
+    }
+
+    /**
+     * Builds {@code done} unless {@code complete} says it is there: under the
+     * cache's file lock (concurrent builders wait, then find it done), into a
+     * folder beside it that is renamed at once (an interrupted build leaves
+     * nothing that looks complete).
+     */
+    private static void buildOnce(Path cacheRoot, Path done, BooleanSupplier complete,
+                                  String workPrefix, Builder builder, String what) {
+        if (complete.getAsBoolean()) {
+            return;
         }
         try {
             Files.createDirectories(cacheRoot);
             try (FileChannel ch = FileChannel.open(cacheRoot.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
                  FileLock ignored = ch.lock()) {
-                if (isComplete(done)) {
-                    return done;
+                if (complete.getAsBoolean()) {
+                    return;
                 }
-                Path work = Files.createTempDirectory(cacheRoot, "build-");
+                Path work = Files.createTempDirectory(cacheRoot, workPrefix);
                 try {
-                    build(work, pool);
+                    builder.build(work);
                     FileTrees.delete(done);
                     Files.move(work, done, StandardCopyOption.ATOMIC_MOVE);
                 } finally {
@@ -90,9 +109,8 @@ public final class SampleGuests {
                 }
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot build sample guests under " + cacheRoot, e);
+            throw new UncheckedIOException("cannot build " + what + " under " + cacheRoot, e);
         }
-        return done;
     }
 
     private static boolean isComplete(Path dir) {
@@ -253,28 +271,8 @@ public final class SampleGuests {
         for (int i = 1; i <= count; i++) {
             images.add(done.resolve("fleet-%02d.qcow2".formatted(i)));
         }
-        if (images.stream().allMatch(Files::isRegularFile)) {
-            return images;
-        }
-        try {
-            Files.createDirectories(cacheRoot);
-            try (FileChannel ch = FileChannel.open(cacheRoot.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-                 FileLock ignored = ch.lock()) {
-                if (images.stream().allMatch(Files::isRegularFile)) {
-                    return images;
-                }
-                Path work = Files.createTempDirectory(cacheRoot, "build-fleet-");
-                try {
-                    buildFleet(work, pool, count);
-                    FileTrees.delete(done);
-                    Files.move(work, done, StandardCopyOption.ATOMIC_MOVE);
-                } finally {
-                    FileTrees.delete(work);
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot build the fleet under " + cacheRoot, e);
-        }
+        buildOnce(cacheRoot, done, () -> images.stream().allMatch(Files::isRegularFile), "build-fleet-",
+                work -> buildFleet(work, pool, count), "the fleet");
         return images;
     }
 
