@@ -58,12 +58,10 @@ public final class JournalExport {
         this.json = json;
     }
 
-    /** Every operating system on the attached disks, in inspection's order. */
-    public JournalReport run(GuestFS g) throws Exception {
-        return run(g, g.inspect_os());
-    }
-
-    /** As {@link #run(GuestFS)}, on the roots of an {@code inspect_os} of these disks as they are now. */
+    /**
+     * Every operating system on the attached disks, in inspection's order:
+     * {@code roots} from an {@code inspect_os} of these disks as they are now.
+     */
     public JournalReport run(GuestFS g, String[] roots) throws Exception {
         List<JournalReport.Guest> guests = new ArrayList<>();
         long scanned = 0;

@@ -25,10 +25,6 @@ public final class Sysprep {
         this.options = options;
     }
 
-    public SysprepReport run(GuestFS g) throws LibGuestFSException {
-        return run(g, g.inspect_os());
-    }
-
     /** On the roots of an {@code inspect_os} of these disks as they are now. */
     public SysprepReport run(GuestFS g, String[] roots) throws LibGuestFSException {
         if (roots.length == 0) {
