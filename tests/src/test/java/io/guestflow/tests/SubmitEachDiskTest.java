@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.guestflow.cli.GuestflowCli;
+import io.guestflow.engine.Engine;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -71,10 +72,7 @@ class SubmitEachDiskTest {
         p.put("bootstrap.servers", bootstrap);
         p.put("enable.auto.commit", "false");
         try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> parts = new ArrayList<>();
-            for (int i = 0; i < 6; i++) {
-                parts.add(new TopicPartition(TOPIC, i));
-            }
+            List<TopicPartition> parts = Engine.partitions(c, TOPIC);
             c.assign(parts);
             c.seekToBeginning(parts);
             List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();

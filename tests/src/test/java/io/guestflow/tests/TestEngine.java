@@ -11,10 +11,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.Future;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -113,19 +116,19 @@ final class TestEngine implements AutoCloseable {
 
     /** Produces every job (jobId → JSON) in order, in one go, so that one poll can take them together. */
     void submitAll(Map<String, String> jobs) throws Exception {
-        List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
+        List<Future<?>> sent = new ArrayList<>();
         jobs.forEach((id, job) -> sent.add(producer.send(
                 new ProducerRecord<>(topics().jobs(), id, job.getBytes(StandardCharsets.UTF_8)))));
         producer.flush();
-        for (java.util.concurrent.Future<?> f : sent) {
+        for (Future<?> f : sent) {
             f.get();
         }
     }
 
     /** Reads every topic until each of {@code jobIds} has its result; returns them by jobId. */
-    Map<String, JsonNode> awaitResults(java.util.Collection<String> jobIds, Duration timeout) {
+    Map<String, JsonNode> awaitResults(Collection<String> jobIds, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        Map<String, JsonNode> out = new java.util.LinkedHashMap<>();
+        Map<String, JsonNode> out = new LinkedHashMap<>();
         while (true) {
             for (String id : jobIds) {
                 List<JsonNode> r = values(topics().results(), id);
