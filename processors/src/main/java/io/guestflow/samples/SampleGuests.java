@@ -4,22 +4,14 @@ import com.redhat.et.libguestfs.GuestFS;
 import com.redhat.et.libguestfs.LibGuestFSException;
 import io.guestflow.pool.ApplianceHandle;
 import io.guestflow.pool.Drive;
-import io.guestflow.pool.FileTrees;
 import io.guestflow.pool.GuestEventListener;
 import io.guestflow.pool.GuestflowException;
 import io.guestflow.pool.HandlePool;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 
 /**
  * Small but realistic guest images built on the libguestfs API, for the demo
@@ -29,10 +21,13 @@ import java.util.function.BooleanSupplier;
  *
  * <p>All images are built in one appliance launch and cached under
  * {@code <cacheRoot>/v<RECIPE_VERSION>/}; change the recipe, bump the version.
+ * Their filesystems have fixed UUIDs and fully initialised inode tables, so
+ * two builds of one recipe hold the same guests: the tests keep the virt
+ * tools' outputs on them as golden files.
  */
 public final class SampleGuests {
     /** Bump whenever a recipe below changes: the cache is keyed by it. */
-    public static final String RECIPE_VERSION = "1";
+    public static final String RECIPE_VERSION = "2";
 
     /** The images, with the guest each one (or each pair) holds. */
     public enum Image {
@@ -70,47 +65,7 @@ public final class SampleGuests {
      * and interrupted builds (built aside, then renamed).
      */
     public static Path ensure(Path cacheRoot, HandlePool pool) {
-        Path done = dir(cacheRoot);
-        buildOnce(cacheRoot, done, () -> isComplete(done), "build-", work -> build(work, pool), "sample guests");
-        return done;
-    }
-
-    /** How a cache folder's content is made, in a fresh folder. */
-    @FunctionalInterface
-    private interface Builder {
-        void build(Path work) throws IOException;
-    }
-
-    /**
-     * Builds {@code done} unless {@code complete} says it is there: under the
-     * cache's file lock (concurrent builders wait, then find it done), into a
-     * folder beside it that is renamed at once (an interrupted build leaves
-     * nothing that looks complete).
-     */
-    private static void buildOnce(Path cacheRoot, Path done, BooleanSupplier complete,
-                                  String workPrefix, Builder builder, String what) {
-        if (complete.getAsBoolean()) {
-            return;
-        }
-        try {
-            Files.createDirectories(cacheRoot);
-            try (FileChannel ch = FileChannel.open(cacheRoot.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-                 FileLock ignored = ch.lock()) {
-                if (complete.getAsBoolean()) {
-                    return;
-                }
-                Path work = Files.createTempDirectory(cacheRoot, workPrefix);
-                try {
-                    builder.build(work);
-                    FileTrees.delete(done);
-                    Files.move(work, done, StandardCopyOption.ATOMIC_MOVE);
-                } finally {
-                    FileTrees.delete(work);
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot build " + what + " under " + cacheRoot, e);
-        }
+        return CachedBuild.ensure(dir(cacheRoot), SampleGuests::isComplete, work -> build(work, pool));
     }
 
     private static boolean isComplete(Path dir) {
@@ -152,7 +107,7 @@ public final class SampleGuests {
 
     private static void blank(GuestFS g, String disk) throws LibGuestFSException {
         g.part_disk(disk, "mbr");
-        g.mkfs("ext4", disk + "1", Map.of("label", "data"));
+        ext4(g, disk + "1", "data", "0b1a0c00-0000-4000-8000-000000000001");
         g.mount(disk + "1", "/");
         g.mkdir_p("/srv/files");
         g.write("/README.txt", bytes("sample data disk: no operating system here\n"));
@@ -166,13 +121,13 @@ public final class SampleGuests {
         g.part_add(disk, "p", 2048 + 200 * 2048, -2048);
         g.part_set_bootable(disk, 1, true);
         g.part_set_mbr_id(disk, 2, 0x8e);
-        g.mkfs("ext4", disk + "1", Map.of("label", "boot"));
+        ext4(g, disk + "1", "boot", "de61a000-0000-4000-8000-000000000001");
         g.pvcreate(disk + "2");
         g.vgcreate("vgdeb", new String[] {disk + "2"});
         g.lvcreate("root", "vgdeb", 300);
         g.lvcreate("usr", "vgdeb", 300);
-        g.mkfs("ext4", "/dev/vgdeb/root", Map.of("label", "root"));
-        g.mkfs("ext4", "/dev/vgdeb/usr", Map.of("label", "usr"));
+        ext4(g, "/dev/vgdeb/root", "root", "de61a000-0000-4000-8000-000000000002");
+        ext4(g, "/dev/vgdeb/usr", "usr", "de61a000-0000-4000-8000-000000000003");
         String bootUuid = g.vfs_uuid(disk + "1");
 
         g.mount("/dev/vgdeb/root", "/");
@@ -202,9 +157,9 @@ public final class SampleGuests {
 
     private static void multidisk(GuestFS g, String rootDisk, String homeDisk) throws LibGuestFSException {
         g.part_disk(rootDisk, "mbr");
-        g.mkfs("ext4", rootDisk + "1", Map.of("label", "mdroot"));
+        ext4(g, rootDisk + "1", "mdroot", "0d15c000-0000-4000-8000-000000000001");
         g.part_disk(homeDisk, "gpt");
-        g.mkfs("ext4", homeDisk + "1", Map.of("label", "mdhome"));
+        ext4(g, homeDisk + "1", "mdhome", "0d15c000-0000-4000-8000-000000000002");
         String homeUuid = g.vfs_uuid(homeDisk + "1");
         g.mount(rootDisk + "1", "/");
         g.mkdir_p("/home");
@@ -231,8 +186,8 @@ public final class SampleGuests {
         g.part_init(disk, "mbr");
         g.part_add(disk, "p", 2048, 2048 + 250 * 2048 - 1);
         g.part_add(disk, "p", 2048 + 250 * 2048, -2048);
-        g.mkfs("ext4", disk + "1", Map.of("label", "alpha"));
-        g.mkfs("ext4", disk + "2", Map.of("label", "beta"));
+        ext4(g, disk + "1", "alpha", "0b007000-0000-4000-8000-000000000001");
+        ext4(g, disk + "2", "beta", "0b007000-0000-4000-8000-000000000002");
         g.mount(disk + "1", "/");
         linuxBase(g, "alpha", """
                 PRETTY_NAME="Debian GNU/Linux 11 (bullseye)"
@@ -271,8 +226,7 @@ public final class SampleGuests {
         for (int i = 1; i <= count; i++) {
             images.add(done.resolve("fleet-%02d.qcow2".formatted(i)));
         }
-        buildOnce(cacheRoot, done, () -> images.stream().allMatch(Files::isRegularFile), "build-fleet-",
-                work -> buildFleet(work, pool, count), "the fleet");
+        CachedBuild.ensure(done, d -> images.stream().allMatch(Files::isRegularFile), work -> buildFleet(work, pool, count));
         return images;
     }
 
@@ -348,6 +302,16 @@ public final class SampleGuests {
                 """, "LABEL=%s / ext4 defaults 0 1\n".formatted(label));
         g.write("/etc/debian_version", bytes("bookworm/sid\n"));
         g.umount_all();
+    }
+
+    /**
+     * ext4 with a fixed UUID and its inode tables and journal written at once
+     * (not later by the guest kernel's lazy init), so every build of a recipe
+     * gives the same filesystem.
+     */
+    public static void ext4(GuestFS g, String device, String label, String uuid) throws LibGuestFSException {
+        g.mke2fs(device, Map.of("fstype", "ext4", "label", label, "uuid", uuid,
+                "lazyitableinit", false, "lazyjournalinit", false));
     }
 
     /** The files inspection reads on a Debian-family guest, under the mounted root. */

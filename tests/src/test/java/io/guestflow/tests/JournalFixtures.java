@@ -4,19 +4,18 @@ import com.redhat.et.libguestfs.GuestFS;
 import com.redhat.et.libguestfs.LibGuestFSException;
 import io.guestflow.pool.ApplianceHandle;
 import io.guestflow.pool.Drive;
-import io.guestflow.pool.FileTrees;
 import io.guestflow.pool.GuestEventListener;
 import io.guestflow.pool.HandlePool;
 import io.guestflow.pool.PoolConfig;
+import io.guestflow.samples.CachedBuild;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -70,11 +69,10 @@ final class JournalFixtures {
 
     static synchronized Path dir() {
         if (dir == null) {
-            Path done = Fixtures.cacheRoot().resolve("journal-fixtures").resolve("v" + RECIPE);
-            if (!Files.isDirectory(done.resolve("journal"))) {
-                build(done);
-            }
-            dir = done;
+            dir = CachedBuild.ensure(Fixtures.cacheRoot().resolve("journal-fixtures").resolve("v" + RECIPE),
+                    d -> Files.isDirectory(d.resolve("journal"))
+                            && Arrays.stream(Guest.values()).allMatch(x -> Files.isRegularFile(d.resolve(x.file))),
+                    JournalFixtures::build);
         }
         return dir;
     }
@@ -88,48 +86,38 @@ final class JournalFixtures {
         return dir().resolve("journal");
     }
 
-    private static void build(Path done) {
+    private static void build(Path work) throws IOException {
         try {
-            Files.createDirectories(done.getParent());
-            Path work = Files.createTempDirectory(done.getParent(), "build-");
-            try {
-                Path journal = work.resolve("journal");
-                Files.createDirectories(journal);
-                writeJournal(journal.resolve("system@boot1.journal"), BOOT1, 0, BOOT1_ENTRIES, 11);
-                writeJournal(journal.resolve("system.journal"), BOOT2, BOOT1_ENTRIES, BOOT2_ENTRIES, 12);
-                List<Drive> drives = new ArrayList<>();
-                for (Guest g : Guest.values()) {
-                    Path p = work.resolve(g.file);
-                    VirtTool.run(Duration.ofMinutes(1), "qemu-img", "create", "-q", "-f", "qcow2", p.toString(), "128M")
-                            .orFail("qemu-img create");
-                    drives.add(new Drive(p.toUri(), "qcow2", false, null));
-                }
-                try (HandlePool pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1));
-                     HandlePool.Lease lease = pool.lease("journal-fixtures")) {
-                    ApplianceHandle h = lease.launch(drives, GuestEventListener.NONE);
-                    GuestFS g = h.gfs();
-                    guest(g, "/dev/sda", "journalhost");
-                    g.mkdir_p("/var/log/journal/" + MACHINE_ID);
-                    try (var files = Files.list(journal)) {
-                        for (Path f : files.toList()) {
-                            g.upload(f.toString(), "/var/log/journal/" + MACHINE_ID + "/" + f.getFileName());
-                        }
-                    }
-                    g.umount_all();
-                    guest(g, "/dev/sdb", "sysloghost");
-                    g.write("/var/log/syslog", (String.join("\n", SYSLOG_LINES) + "\n").getBytes(StandardCharsets.UTF_8));
-                    g.umount_all();
-                    guest(g, "/dev/sdc", "barehost");
-                    g.umount_all();
-                    h.shutdown();
-                }
-                FileTrees.delete(done);
-                Files.move(work, done, StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                FileTrees.delete(work);
+            Path journal = work.resolve("journal");
+            Files.createDirectories(journal);
+            writeJournal(journal.resolve("system@boot1.journal"), BOOT1, 0, BOOT1_ENTRIES, 11);
+            writeJournal(journal.resolve("system.journal"), BOOT2, BOOT1_ENTRIES, BOOT2_ENTRIES, 12);
+            List<Drive> drives = new ArrayList<>();
+            for (Guest g : Guest.values()) {
+                Path p = work.resolve(g.file);
+                VirtTool.run(Duration.ofMinutes(1), "qemu-img", "create", "-q", "-f", "qcow2", p.toString(), "128M")
+                        .orFail("qemu-img create");
+                drives.add(new Drive(p.toUri(), "qcow2", false, null));
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            try (HandlePool pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1));
+                 HandlePool.Lease lease = pool.lease("journal-fixtures")) {
+                ApplianceHandle h = lease.launch(drives, GuestEventListener.NONE);
+                GuestFS g = h.gfs();
+                guest(g, "/dev/sda", "journalhost");
+                g.mkdir_p("/var/log/journal/" + MACHINE_ID);
+                try (var files = Files.list(journal)) {
+                    for (Path f : files.toList()) {
+                        g.upload(f.toString(), "/var/log/journal/" + MACHINE_ID + "/" + f.getFileName());
+                    }
+                }
+                g.umount_all();
+                guest(g, "/dev/sdb", "sysloghost");
+                g.write("/var/log/syslog", (String.join("\n", SYSLOG_LINES) + "\n").getBytes(StandardCharsets.UTF_8));
+                g.umount_all();
+                guest(g, "/dev/sdc", "barehost");
+                g.umount_all();
+                h.shutdown();
+            }
         } catch (LibGuestFSException e) {
             throw new IllegalStateException("cannot build journal fixtures: " + e.getMessage(), e);
         }

@@ -4,16 +4,16 @@ import com.redhat.et.libguestfs.GuestFS;
 import com.redhat.et.libguestfs.LibGuestFSException;
 import io.guestflow.pool.ApplianceHandle;
 import io.guestflow.pool.Drive;
-import io.guestflow.pool.FileTrees;
 import io.guestflow.pool.GuestEventListener;
 import io.guestflow.pool.HandlePool;
 import io.guestflow.pool.PoolConfig;
+import io.guestflow.samples.CachedBuild;
+import io.guestflow.samples.SampleGuests;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -29,7 +29,7 @@ import java.util.Random;
  */
 final class ResizeFixtures {
     /** Bump when a recipe below changes: the cache (and every oracle output keyed on it) follows. */
-    static final String RECIPE = "5";
+    static final String RECIPE = "6";
 
     enum Disk {
         MBR("mbr.qcow2", 192), LVM("lvm.qcow2", 192), GPT("gpt.qcow2", 160);
@@ -52,11 +52,8 @@ final class ResizeFixtures {
 
     static synchronized Path dir() {
         if (dir == null) {
-            Path done = Fixtures.cacheRoot().resolve("resize-fixtures").resolve("v" + RECIPE);
-            if (!complete(done)) {
-                build(done);
-            }
-            dir = done;
+            dir = CachedBuild.ensure(Fixtures.cacheRoot().resolve("resize-fixtures").resolve("v" + RECIPE),
+                    ResizeFixtures::complete, ResizeFixtures::build);
         }
         return dir;
     }
@@ -74,34 +71,22 @@ final class ResizeFixtures {
         return true;
     }
 
-    private static void build(Path done) {
-        try {
-            Files.createDirectories(done.getParent());
-            Path work = Files.createTempDirectory(done.getParent(), "build-");
-            try {
-                List<Drive> drives = new ArrayList<>();
-                for (Disk d : Disk.values()) {
-                    Path p = work.resolve(d.file);
-                    VirtTool.run(java.time.Duration.ofMinutes(1), "qemu-img", "create", "-q", "-f", "qcow2", p.toString(),
-                            d.sizeMb + "M").orFail("qemu-img create");
-                    drives.add(new Drive(p.toUri(), "qcow2", false, null));
-                }
-                try (HandlePool pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1));
-                     HandlePool.Lease lease = pool.lease("resize-fixtures")) {
-                    ApplianceHandle h = lease.launch(drives, GuestEventListener.NONE);
-                    GuestFS g = h.gfs();
-                    mbr(g, "/dev/sda");
-                    lvm(g, "/dev/sdb");
-                    gpt(g, "/dev/sdc");
-                    h.shutdown();
-                }
-                FileTrees.delete(done);
-                Files.move(work, done, StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                FileTrees.delete(work);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+    private static void build(Path work) throws IOException {
+        List<Drive> drives = new ArrayList<>();
+        for (Disk d : Disk.values()) {
+            Path p = work.resolve(d.file);
+            VirtTool.run(java.time.Duration.ofMinutes(1), "qemu-img", "create", "-q", "-f", "qcow2", p.toString(),
+                    d.sizeMb + "M").orFail("qemu-img create");
+            drives.add(new Drive(p.toUri(), "qcow2", false, null));
+        }
+        try (HandlePool pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1));
+             HandlePool.Lease lease = pool.lease("resize-fixtures")) {
+            ApplianceHandle h = lease.launch(drives, GuestEventListener.NONE);
+            GuestFS g = h.gfs();
+            mbr(g, "/dev/sda");
+            lvm(g, "/dev/sdb");
+            gpt(g, "/dev/sdc");
+            h.shutdown();
         } catch (LibGuestFSException e) {
             throw new IllegalStateException("cannot build resize fixtures: " + e.getMessage(), e);
         }
@@ -114,8 +99,8 @@ final class ResizeFixtures {
         g.part_add(disk, "p", 2048 + 48 * 2048, -2048);
         g.part_set_bootable(disk, 1, true);
         bootLoader(g, disk);
-        g.mkfs("ext4", disk + "1", Map.of("label", "boot"));
-        g.mkfs("ext4", disk + "2", Map.of("label", "root"));
+        SampleGuests.ext4(g, disk + "1", "boot", "4e51ce00-0000-4000-8000-000000000001");
+        SampleGuests.ext4(g, disk + "2", "root", "4e51ce00-0000-4000-8000-000000000002");
         g.mount(disk + "2", "/");
         g.mkdir("/boot");
         g.mount(disk + "1", "/boot");
@@ -135,8 +120,8 @@ final class ResizeFixtures {
         g.pvcreate(disk + "2");
         g.vgcreate("rsvg", new String[]{disk + "2"});
         g.lvcreate("root", "rsvg", 100);
-        g.mkfs("ext4", disk + "1", Map.of("label", "lvboot"));
-        g.mkfs("ext4", "/dev/rsvg/root", Map.of("label", "lvroot"));
+        SampleGuests.ext4(g, disk + "1", "lvboot", "4e51ce00-0000-4000-8000-000000000003");
+        SampleGuests.ext4(g, "/dev/rsvg/root", "lvroot", "4e51ce00-0000-4000-8000-000000000004");
         g.mount("/dev/rsvg/root", "/");
         g.mkdir("/boot");
         g.mount(disk + "1", "/boot");
@@ -158,6 +143,13 @@ final class ResizeFixtures {
             g.part_add(disk, "p", s, s + m * 2048 - 1);
             s += m * 2048;
         }
+        // fixed GUIDs (parted makes random ones): the first MiB of every build is the same, and so is
+        // virt-resize's output, whose first MiB the tests keep as a golden checksum
+        g.part_set_disk_guid(disk, "6A5E0000-0000-4000-8000-00000000D15C");
+        for (int i = 1; i <= mb.length; i++) {
+            g.part_set_gpt_guid(disk, i, "6A5E0000-0000-4000-8000-00000000000" + i);
+        }
+        writeAll(g, disk, MBR_SIGNATURE, 440);
         g.part_set_gpt_type(disk, 1, EFI_TYPE);
         g.part_set_gpt_attributes(disk, 1, 1L); // "required partition"
         g.part_set_name(disk, 1, "EFI");
@@ -166,8 +158,8 @@ final class ResizeFixtures {
         g.part_set_gpt_type(disk, 3, "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F");
         g.part_set_name(disk, 4, "data");
         g.mkfs("vfat", disk + "1", Map.of());
-        g.mkfs("ext4", disk + "2", Map.of("label", "gptroot"));
-        g.mkswap(disk + "3", Map.of("label", "swp"));
+        SampleGuests.ext4(g, disk + "2", "gptroot", "4e51ce00-0000-4000-8000-000000000005");
+        g.mkswap(disk + "3", Map.of("label", "swp", "uuid", "4e51ce00-0000-4000-8000-000000000006"));
         g.upload(smallXfs(48).toString(), disk + "4");
         g.mount(disk + "1", "/");
         g.mkdir_p("/EFI/BOOT");
@@ -193,7 +185,8 @@ final class ResizeFixtures {
                 f.setLength(mb * 1024L * 1024);
             }
             String mkfs = Files.isExecutable(Path.of("/usr/sbin/mkfs.xfs")) ? "/usr/sbin/mkfs.xfs" : "mkfs.xfs";
-            ProcessBuilder pb = new ProcessBuilder(mkfs, "-q", "-f", "-L", "gdata", img.toString()).redirectErrorStream(true);
+            ProcessBuilder pb = new ProcessBuilder(mkfs, "-q", "-f", "-L", "gdata",
+                    "-m", "uuid=4e51ce00-0000-4000-8000-000000000007", img.toString()).redirectErrorStream(true);
             // xfsprogs' own test suite may make filesystems under 300 MB: these variables say "running fstests"
             pb.environment().put("TEST_DIR", img.getParent().toString());
             pb.environment().put("TEST_DEV", img.toString());
@@ -212,9 +205,16 @@ final class ResizeFixtures {
         }
     }
 
-    /** Boot code in sector 0 (not the partition table) and a loader image in the gap before sector 2048. */
+    /** The MBR's disk signature (bytes 440-443), which parted would make random. */
+    private static final byte[] MBR_SIGNATURE = {0x47, 0x46, 0x52, 0x5a};
+
+    /**
+     * Boot code in sector 0 (not the partition table), a fixed disk signature, and a loader image in the gap
+     * before sector 2048.
+     */
     private static void bootLoader(GuestFS g, String disk) throws LibGuestFSException {
         writeAll(g, disk, random(5, 440), 0);
+        writeAll(g, disk, MBR_SIGNATURE, 440);
         writeAll(g, disk, random(6, 256 * 1024), 512);
     }
 

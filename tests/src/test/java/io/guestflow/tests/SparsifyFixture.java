@@ -9,15 +9,13 @@ import io.guestflow.pool.FileTrees;
 import io.guestflow.pool.GuestEventListener;
 import io.guestflow.pool.HandlePool;
 import io.guestflow.pool.PoolConfig;
+import io.guestflow.samples.CachedBuild;
+import io.guestflow.samples.SampleGuests;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -39,7 +37,7 @@ import java.util.TreeMap;
  */
 final class SparsifyFixture {
     /** Bump when the recipe below changes. */
-    static final String RECIPE = "1";
+    static final String RECIPE = "2";
     static final String A = "guest-a.qcow2";
     static final String B = "guest-b.qcow2";
     static final String LUKS = "luks.qcow2";
@@ -70,23 +68,9 @@ final class SparsifyFixture {
     }
 
     static synchronized Built ensure() {
-        Path root = Fixtures.cacheRoot().resolve("fixtures");
-        Path done = root.resolve("sparsify-v" + RECIPE);
+        Path done = CachedBuild.ensure(Fixtures.cacheRoot().resolve("fixtures").resolve("sparsify-v" + RECIPE),
+                d -> Files.isRegularFile(d.resolve("manifest.json")), SparsifyFixture::build);
         try {
-            Files.createDirectories(root);
-            try (FileChannel ch = FileChannel.open(root.resolve(".sparsify.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-                 FileLock ignored = ch.lock()) {
-                if (!Files.exists(done.resolve("manifest.json"))) {
-                    Path work = Files.createTempDirectory(root, "sparsify-build-");
-                    try {
-                        build(work);
-                        FileTrees.delete(done);
-                        Files.move(work, done, StandardCopyOption.ATOMIC_MOVE);
-                    } finally {
-                        FileTrees.delete(work);
-                    }
-                }
-            }
             return new Built(done, JSON.readValue(done.resolve("manifest.json").toFile(), Manifest.class));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -143,14 +127,15 @@ final class SparsifyFixture {
         g.part_add(disk, "p", mb + 162 * mb, -mb);
         g.part_set_mbr_id(disk, 2, 0x82);
         g.part_set_mbr_id(disk, 3, 0x8e);
-        g.mkfs("ext4", disk + "1", Map.of("label", "data"));
+        String uuidBase = vg.equals(vgOf(A)) ? "5ba45e00-000a-4000-8000-00000000000" : "5ba45e00-000b-4000-8000-00000000000";
+        SampleGuests.ext4(g, disk + "1", "data", uuidBase + "1");
         dirtySwap(g, disk + "2", swapFill, "swappart", SWAP_PART_UUID);
 
         g.pvcreate(disk + "3");
         g.vgcreate(vg, new String[] {disk + "3"});
         g.lvcreate("root", vg, 120);
         g.lvcreate("swap", vg, 32);
-        g.mkfs("ext4", "/dev/" + vg + "/root", Map.of("label", "root"));
+        SampleGuests.ext4(g, "/dev/" + vg + "/root", "root", uuidBase + "2");
         dirtySwap(g, "/dev/" + vg + "/swap", swapFill, "swaplv", SWAP_LV_UUID);
         // the VG's free extents: filled with random data by an LV that is then removed
         g.lvcreate_free("scratch", vg, 100);

@@ -4,35 +4,38 @@ import com.redhat.et.libguestfs.GuestFS;
 import com.redhat.et.libguestfs.LibGuestFSException;
 import io.guestflow.pool.ApplianceHandle;
 import io.guestflow.pool.Drive;
-import io.guestflow.pool.FileTrees;
 import io.guestflow.pool.GuestEventListener;
 import io.guestflow.pool.HandlePool;
 import io.guestflow.pool.PoolConfig;
+import io.guestflow.samples.CachedBuild;
 import io.guestflow.samples.SampleGuests;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 
 /**
- * No directory is left empty: virt-sysprep 1.48's backup-files fails with
- * "Visit.Failure" on empty directories, so the oracle could not run.
- *
  * Two guests carrying something for as many sysprep operations as practical,
  * built in one launch and cached under {@code fixtures/sysprep-v<RECIPE>}:
  * the Debian-on-LVM sample plus its clutter, and a RHEL 7 guest (ext4 on a
  * partition) for the Red Hat-only operations. {@code original.properties}
  * keeps the identity values sysprep must replace (machine id, random seeds,
- * LVM UUIDs).
+ * LVM UUIDs). The Debian guest's root and /usr filesystems also hold
+ * {@link #DELETED_BYTES} of deleted data, for the sparsify step of the
+ * pipeline tests, which seal and shrink this guest.
+ *
+ * <p>No directory is left empty: virt-sysprep 1.48's backup-files fails with
+ * "Visit.Failure" on empty directories, so the oracle could not run.
  */
 public final class SysprepFixtures {
     /** Bump when the recipe below changes. */
-    static final String RECIPE = "2";
+    static final String RECIPE = "3";
+    /** Written, synced and deleted on the Debian guest: allocated in the image, free in its filesystems. */
+    static final long DELETED_BYTES = 48L << 20;
     public static final String DEBIAN = "sysprep-debian.qcow2";
     public static final String RHEL = "sysprep-rhel7.qcow2";
     static final String DEBIAN_MACHINE_ID = "0123456789abcdef0123456789abcdef\n"; // from SampleGuests
@@ -47,12 +50,9 @@ public final class SysprepFixtures {
         if (dir != null) {
             return dir;
         }
-        Path target = Fixtures.cacheRoot().resolve("fixtures").resolve("sysprep-v" + RECIPE + "-samples-v"
-                + SampleGuests.RECIPE_VERSION);
-        if (!Files.isRegularFile(target.resolve("original.properties"))) {
-            build(target);
-        }
-        dir = target;
+        dir = CachedBuild.ensure(Fixtures.cacheRoot().resolve("fixtures").resolve("sysprep-v" + RECIPE + "-samples-v"
+                + SampleGuests.RECIPE_VERSION), d -> Files.isRegularFile(d.resolve("original.properties")),
+                SysprepFixtures::build);
         return dir;
     }
 
@@ -66,11 +66,8 @@ public final class SysprepFixtures {
         return p;
     }
 
-    private static void build(Path target) {
-        Path work = target.resolveSibling(target.getFileName() + ".building");
+    private static void build(Path work) throws IOException {
         try {
-            FileTrees.delete(work);
-            Files.createDirectories(work);
             Files.copy(Fixtures.image(SampleGuests.Image.DEBIAN_LVM), work.resolve(DEBIAN));
             GuestFS creator = new GuestFS();
             try {
@@ -95,10 +92,6 @@ public final class SysprepFixtures {
             try (var w = Files.newBufferedWriter(work.resolve("original.properties"))) {
                 original.store(w, "identity values of the fixtures before sysprep");
             }
-            FileTrees.delete(target);
-            Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         } catch (LibGuestFSException e) {
             throw new IllegalStateException("cannot build the sysprep fixtures: " + e.getMessage(), e);
         }
@@ -161,6 +154,11 @@ public final class SysprepFixtures {
                 Map.entry("/var/run/utmp", "utmp"),
                 Map.entry("/var/run/faillock/alice", "fail")));
         seed(g, "/var/lib/systemd/random-seed", 'D');
+        g.fill_pattern("deleted root data ", (int) (DELETED_BYTES / 2), "/junk");
+        g.fill_pattern("deleted usr data ", (int) (DELETED_BYTES / 2), "/usr/junk");
+        g.sync();
+        g.rm("/junk");
+        g.rm("/usr/junk");
         g.umount_all();
     }
 
