@@ -16,7 +16,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -28,21 +27,22 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Tag;
 
 /**
  * Our sysprep against virt-sysprep, file by file: both run on copies of the
  * same fixtures with the same operation set, then the two guests' trees
  * (paths, types, modes, owners, sizes, content hashes) must be equal, except
  * for values random by design (random seeds, LVM UUIDs, a new machine id),
- * which must be present and new. virt-sysprep's trees are cached by its
- * version, the fixture's hash and the operations.
+ * which must be present and new. virt-sysprep's trees are golden files
+ * ({@link VirtSysprep}) made from fixtures of the same recipe and the same
+ * operation sets.
  */
+@Tag("appliance")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SysprepDifferentialTest {
-    /** Debian: the default set. RHEL: optional operations added and defaults removed, as a user would. */
-    private static final List<String> DEBIAN_OPS = List.of("defaults");
-    private static final List<String> RHEL_OPS = List.of("defaults", "firewall-rules", "flag-reconfiguration",
-            "kerberos-data", "user-account", "-tmp-files", "-bash-history");
+    private static final List<String> DEBIAN_OPS = VirtSysprep.DEBIAN_OPS;
+    private static final List<String> RHEL_OPS = VirtSysprep.RHEL_OPS;
     private static final Map<String, String> SEEDS = Map.of("debian", "/var/lib/systemd/random-seed",
             "rhel", "/var/lib/random-seed");
 
@@ -58,7 +58,7 @@ class SysprepDifferentialTest {
         tmpBefore = Leftovers.libguestfsTmpDirs();
         Path fixtures = SysprepFixtures.dir();
         work = Files.createTempDirectory("sysprep-diff");
-        oracle = oracleTrees(fixtures);
+        oracle = VirtSysprep.golden();
         Path debian = copy(fixtures.resolve(SysprepFixtures.DEBIAN), work.resolve("ours-debian.qcow2"));
         Path rhel = copy(fixtures.resolve(SysprepFixtures.RHEL), work.resolve("ours-rhel.qcow2"));
         try (HandlePool pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1))) {
@@ -72,7 +72,7 @@ class SysprepDifferentialTest {
     void cleanUp() throws IOException {
         io.guestflow.pool.FileTrees.delete(work);
         assertThat(Leftovers.qemuChildren()).as("qemu processes left running").isEmpty();
-        assertThat(Leftovers.libguestfsTmpDirs()).as("/tmp/libguestfs* left behind").isSubsetOf(tmpBefore);
+        Leftovers.assertNoLibguestfsDirsLeft(tmpBefore);
         System.out.println("sysprep timings (ms, launch included): ours " + ourMillis);
     }
 
@@ -174,35 +174,6 @@ class SysprepDifferentialTest {
         assertThat(rhel.operation("user-account").getChanged()).containsExactly("/etc/passwd", "/etc/shadow", "/etc/group");
         assertThat(rhel.operation("net-hwaddr").getChanged())
                 .containsExactly("/etc/sysconfig/network-scripts/ifcfg-eth0");
-    }
-
-    /** virt-sysprep's trees for the fixtures: run once per version, fixture and operation set, then cached. */
-    private Map<String, GuestTree> oracleTrees(Path fixtures) throws IOException {
-        String key = VirtTool.key(VirtTool.version("virt-sysprep"), Fixtures.sha256(fixtures.resolve(SysprepFixtures.DEBIAN)),
-                Fixtures.sha256(fixtures.resolve(SysprepFixtures.RHEL)), DEBIAN_OPS.toString(), RHEL_OPS.toString());
-        Path cache = Fixtures.cacheRoot().resolve("oracle").resolve("virt-sysprep").resolve(key);
-        if (Files.isRegularFile(cache.resolve("rhel.tree"))) {
-            return Map.of("debian", GuestTreeFiles.load(cache.resolve("debian.tree")),
-                    "rhel", GuestTreeFiles.load(cache.resolve("rhel.tree")));
-        }
-        Path debian = copy(fixtures.resolve(SysprepFixtures.DEBIAN), work.resolve("oracle-debian.qcow2"));
-        Path rhel = copy(fixtures.resolve(SysprepFixtures.RHEL), work.resolve("oracle-rhel.qcow2"));
-        long t0 = System.nanoTime();
-        VirtTool.run(Duration.ofMinutes(15), "virt-sysprep", "--format", "qcow2", "-a", debian.toString(),
-                "--operations", String.join(",", DEBIAN_OPS)).orFail("virt-sysprep (debian)");
-        long t1 = System.nanoTime();
-        VirtTool.run(Duration.ofMinutes(15), "virt-sysprep", "--format", "qcow2", "-a", rhel.toString(),
-                "--operations", String.join(",", RHEL_OPS)).orFail("virt-sysprep (rhel)");
-        long t2 = System.nanoTime();
-        System.out.println("virt-sysprep timings (ms): debian " + (t1 - t0) / 1_000_000 + ", rhel " + (t2 - t1) / 1_000_000);
-        Map<String, GuestTree> trees = GuestTree.read(List.of(debian, rhel));
-        Path building = cache.resolveSibling(key + ".tmp");
-        Files.createDirectories(building);
-        GuestTreeFiles.save(trees.get("debian"), building.resolve("debian.tree"));
-        GuestTreeFiles.save(trees.get("rhel"), building.resolve("rhel.tree"));
-        io.guestflow.pool.FileTrees.delete(cache);
-        Files.move(building, cache);
-        return trees;
     }
 
     static Path copy(Path from, Path to) throws IOException {

@@ -5,11 +5,10 @@ import io.guestflow.processors.inspect.InspectionReport.Application;
 import io.guestflow.processors.inspect.InspectionReport.Filesystem;
 import io.guestflow.processors.inspect.InspectionReport.Mountpoint;
 import io.guestflow.processors.inspect.InspectionReport.OperatingSystem;
+import io.guestflow.samples.SampleGuests;
+import io.guestflow.samples.SampleGuests.Image;
 import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -23,14 +22,42 @@ import org.w3c.dom.Node;
 import org.w3c.dom.NodeList;
 
 /**
- * The oracle: the installed virt-inspector, run on the same images. Outputs
- * are cached by the images' content hash and virt-inspector's version (a run
- * costs a full appliance launch), under {@code ~/.cache/guestflow/oracle}.
+ * The oracle for inspection: virt-inspector's XML on the sample guests, kept
+ * as golden files ({@link Oracles}, folder {@code virt-inspector/}, one
+ * {@code <guest>.xml} each) and made again by {@code make oracles} from
+ * freshly built fixtures of the current recipe.
  */
 public final class VirtInspector {
+    static final String TOOL = "virt-inspector";
 
-    /** What virt-inspector printed and how it exited. */
-    public record Run(int exitCode, String xml, String stderr) {
+    /** The guests virt-inspector's answers are kept for, with their disks in attach order. */
+    enum Guest {
+        BLANK("blank", Image.BLANK_EXT4),
+        DEBIAN_LVM("debian-lvm", Image.DEBIAN_LVM),
+        MULTIDISK("multidisk", Image.MULTIDISK_ROOT, Image.MULTIDISK_HOME),
+        MULTIBOOT("multiboot", Image.MULTIBOOT),
+        /** The Debian guest with the sysprep fixtures' clutter: what the pipeline tests seal. */
+        SYSPREP_DEBIAN("sysprep-debian");
+
+        final String name;
+        private final List<Image> samples;
+
+        Guest(String name, Image... samples) {
+            this.name = name;
+            this.samples = List.of(samples);
+        }
+
+        /** The guest's disk images, built first when the cache lacks them. */
+        List<Path> disks() {
+            if (this == SYSPREP_DEBIAN) {
+                return List.of(SysprepFixtures.dir().resolve(SysprepFixtures.DEBIAN));
+            }
+            return samples.stream().map(Fixtures::image).toList();
+        }
+    }
+
+    /** virt-inspector's XML for one guest, and the same as our report model. */
+    public record Answer(String xml) {
         public InspectionReport report() {
             return parse(xml);
         }
@@ -39,35 +66,30 @@ public final class VirtInspector {
     private VirtInspector() {
     }
 
-    public static Run inspect(Path... images) {
-        try {
-            StringBuilder key = new StringBuilder(VirtTool.version("virt-inspector"));
-            for (Path p : images) {
-                key.append('/').append(Fixtures.sha256(p));
-            }
-            Path cache = Fixtures.cacheRoot().resolve("oracle").resolve("virt-inspector")
-                    .resolve(VirtTool.key(key.toString()));
-            Path xml = cache.resolve("out.xml");
-            Path code = cache.resolve("exit");
-            Path err = cache.resolve("err");
-            if (Files.exists(code)) {
-                return new Run(Integer.parseInt(Files.readString(code).strip()), Files.readString(xml), Files.readString(err));
-            }
-            List<String> cmd = new ArrayList<>(List.of("virt-inspector"));
-            for (Path p : images) {
+    /** The fixtures the golden answers must have been made from. */
+    static String recipe() {
+        return "samples-v" + SampleGuests.RECIPE_VERSION + "+sysprep-v" + SysprepFixtures.RECIPE;
+    }
+
+    /** virt-inspector's answer for {@code guest}, from the golden file. */
+    static Answer golden(Guest guest) {
+        return new Answer(Oracles.read(TOOL, recipe(), guest.name + ".xml"));
+    }
+
+    /** Runs virt-inspector on every guest of the current fixtures: the golden files, by name. */
+    static Map<String, String> regenerate() {
+        Map<String, String> files = new LinkedHashMap<>();
+        for (Guest guest : Guest.values()) {
+            List<String> cmd = new ArrayList<>(List.of(TOOL));
+            for (Path disk : guest.disks()) {
                 cmd.add("-a");
-                cmd.add(p.toString());
+                cmd.add(disk.toString());
             }
-            VirtTool.Result r = VirtTool.run(Duration.ofMinutes(10), cmd);
-            Run run = new Run(r.exitCode(), r.stdout(), r.stderr());
-            Files.createDirectories(cache);
-            Files.writeString(xml, run.xml());
-            Files.writeString(err, run.stderr());
-            Files.writeString(code, Integer.toString(run.exitCode()));
-            return run;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            VirtTool.Result r = VirtTool.run(Duration.ofMinutes(10), cmd).orFail("virt-inspector on " + guest.name);
+            parse(r.stdout()); // a golden file must at least be XML we can read
+            files.put(guest.name + ".xml", r.stdout());
         }
+        return files;
     }
 
     /** Reads virt-inspector XML into the same model our operation returns. */

@@ -6,15 +6,18 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * The oracle for sparsify: the installed virt-sparsify on a copy of the same
- * fixture. Only sizes and timings are kept, cached by tool version, input
- * hash and mode under {@code ~/.cache/guestflow/oracle/virt-sparsify}: a run
- * costs an appliance launch.
+ * The oracle for sparsify: virt-sparsify on a copy of the sparsify fixture,
+ * copy mode and in place. Only sizes and timings are kept, as golden files
+ * ({@link Oracles}, folder {@code virt-sparsify/}: {@code copy.json},
+ * {@code in-place.json}) made again by {@code make oracles}.
  */
 final class VirtSparsify {
+    static final String TOOL = "virt-sparsify";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
@@ -27,56 +30,51 @@ final class VirtSparsify {
     private VirtSparsify() {
     }
 
-    /** {@code virt-sparsify IMAGE OUT} (output format: the input's, as ours defaults to). */
-    static Run copy(Path image) {
-        return cached(image, "copy", work -> {
-            Path out = work.resolve("out.img");
-            long t = System.nanoTime();
-            VirtTool.run(Duration.ofMinutes(15), List.of("virt-sparsify", "--format", "qcow2", image.toString(), out.toString()))
-                    .orFail("virt-sparsify");
-            long ms = (System.nanoTime() - t) / 1_000_000;
-            return new Run("copy", Images.allocated(image), Images.allocated(out), Files.size(out), ms);
-        });
+    static String recipe() {
+        return "sparsify-v" + SparsifyFixture.RECIPE;
     }
 
-    /** {@code virt-sparsify --in-place} on a sparse copy of IMAGE. */
-    static Run inPlace(Path image) {
-        return cached(image, "in-place", work -> {
-            Path copy = Images.sparseCopy(image, work.resolve("in-place.qcow2"));
-            long before = Images.allocated(copy);
-            long t = System.nanoTime();
-            VirtTool.run(Duration.ofMinutes(15), List.of("virt-sparsify", "--in-place", "--format", "qcow2", copy.toString()))
-                    .orFail("virt-sparsify --in-place");
-            long ms = (System.nanoTime() - t) / 1_000_000;
-            return new Run("in-place", before, Images.allocated(copy), Files.size(copy), ms);
-        });
+    /** virt-sparsify's copy-mode run on fixture image A. */
+    static Run copy() {
+        return golden("copy");
     }
 
-    private interface Body {
-        Run run(Path work) throws IOException;
+    /** virt-sparsify --in-place on a sparse copy of fixture image B. */
+    static Run inPlace() {
+        return golden("in-place");
     }
 
-    private static Run cached(Path image, String mode, Body body) {
+    private static Run golden(String mode) {
         try {
-            Path dir = Fixtures.cacheRoot().resolve("oracle").resolve("virt-sparsify")
-                    .resolve(VirtTool.key(VirtTool.version("virt-sparsify"), Fixtures.sha256(image), mode));
-            Path result = dir.resolve("run.json");
-            if (Files.exists(result)) {
-                return JSON.readValue(result.toFile(), Run.class);
-            }
-            Files.createDirectories(dir);
-            Path work = Files.createTempDirectory(dir.getParent(), "work-");
-            try {
-                Run r = body.run(work);
-                Path tmp = dir.resolve("run.json.tmp");
-                JSON.writeValue(tmp.toFile(), r);
-                Files.move(tmp, result, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-                return r;
-            } finally {
-                io.guestflow.pool.FileTrees.delete(work);
-            }
+            return JSON.readValue(Oracles.read(TOOL, recipe(), mode + ".json"), Run.class);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Runs virt-sparsify both ways on the current fixture: the golden files, by name. */
+    static Map<String, String> regenerate(Path work) throws IOException {
+        SparsifyFixture.Built fixture = SparsifyFixture.ensure();
+        Map<String, String> files = new LinkedHashMap<>();
+        Path a = fixture.image(SparsifyFixture.A);
+        Path out = work.resolve("virt-sparsify-copy.qcow2");
+        long t = System.nanoTime();
+        VirtTool.run(Duration.ofMinutes(15), List.of(TOOL, "--format", "qcow2", a.toString(), out.toString()))
+                .orFail("virt-sparsify");
+        Run copy = new Run("copy", Images.allocated(a), Images.allocated(out), Files.size(out), ms(t));
+        files.put("copy.json", JSON.writerWithDefaultPrettyPrinter().writeValueAsString(copy) + "\n");
+
+        Path inPlace = Images.sparseCopy(fixture.image(SparsifyFixture.B), work.resolve("virt-sparsify-in-place.qcow2"));
+        long before = Images.allocated(inPlace);
+        t = System.nanoTime();
+        VirtTool.run(Duration.ofMinutes(15), List.of(TOOL, "--in-place", "--format", "qcow2", inPlace.toString()))
+                .orFail("virt-sparsify --in-place");
+        Run in = new Run("in-place", before, Images.allocated(inPlace), Files.size(inPlace), ms(t));
+        files.put("in-place.json", JSON.writerWithDefaultPrettyPrinter().writeValueAsString(in) + "\n");
+        return files;
+    }
+
+    private static long ms(long t0) {
+        return (System.nanoTime() - t0) / 1_000_000;
     }
 }

@@ -1,0 +1,42 @@
+package io.guestflow.tests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The golden files are there and were made from the fixtures the tests build
+ * now: a recipe bumped without {@code make oracles} fails here, in seconds,
+ * before any appliance starts. No launch.
+ */
+class OraclesTest {
+    @Test
+    void everyToolsGoldenOutputsMatchTheCurrentFixtureRecipes() {
+        Map<String, String> recipes = Map.of(
+                VirtInspector.TOOL, VirtInspector.recipe(),
+                VirtSysprep.TOOL, VirtSysprep.recipe(),
+                VirtSparsify.TOOL, VirtSparsify.recipe(),
+                VirtResize.TOOL, VirtResize.recipe());
+        recipes.forEach((tool, recipe) -> {
+            assertThat(Oracles.of(tool, recipe)).as(tool).isDirectory();
+            assertThat(Oracles.meta(tool).getProperty("tool")).as(tool + " version").contains(tool);
+        });
+        for (VirtInspector.Guest g : VirtInspector.Guest.values()) {
+            assertThat(VirtInspector.golden(g).xml()).as(g.name).startsWith("<?xml");
+        }
+        assertThat(VirtSysprep.golden()).containsOnlyKeys("debian", "rhel");
+        assertThat(VirtSparsify.copy().allocatedAfter()).isPositive();
+        assertThat(VirtSparsify.inPlace().allocatedAfter()).isPositive();
+        for (VirtResize.Scenario s : VirtResize.Scenario.values()) {
+            assertThat(VirtResize.golden(s).facts()).as(s.name()).isNotEmpty();
+        }
+    }
+
+    @Test
+    void aRecipeTheGoldenFilesWereNotMadeFromIsRefusedWithWhatToDo() {
+        assertThatThrownBy(() -> Oracles.of(VirtInspector.TOOL, "samples-v0"))
+                .hasMessageContaining("make oracles").hasMessageContaining("samples-v0");
+    }
+}
