@@ -12,9 +12,11 @@ import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /** {@code guestflow inspect}: one local inspection, no Kafka. */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
@@ -22,6 +24,9 @@ import picocli.CommandLine.Parameters;
             "Disks are attached read-only; images are checked with qemu-img before launch."})
 public final class InspectCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(InspectCommand.class);
+
+    @Spec
+    CommandSpec spec;
 
     @Mixin
     GuestflowCli.Common common = new GuestflowCli.Common();
@@ -47,11 +52,13 @@ public final class InspectCommand implements Callable<Integer> {
         InspectJobOperation op = new InspectJobOperation();
         InspectionReport report = (InspectionReport) LocalJob.run(common, op,
                 LocalJob.job(op.type(), disks, format, null, options, timeoutSeconds));
+        java.io.PrintWriter out = spec.commandLine().getOut();
         if (xml) {
-            System.out.print(InspectionXml.render(report));
+            out.print(InspectionXml.render(report));
         } else {
-            System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
+            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
         }
+        out.flush();
         return ExitCodes.OK;
     }
 

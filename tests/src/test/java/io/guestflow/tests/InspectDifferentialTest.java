@@ -4,84 +4,152 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.guestflow.cli.GuestflowCli;
-import io.guestflow.pool.Drive;
-import io.guestflow.pool.GuestEventListener;
-import io.guestflow.pool.HandlePool;
-import io.guestflow.pool.PoolConfig;
-import io.guestflow.processors.inspect.InspectOperation;
-import io.guestflow.processors.inspect.InspectOptions;
+import io.guestflow.pool.FileTrees;
 import io.guestflow.processors.inspect.InspectionReport;
 import io.guestflow.processors.inspect.InspectionReport.OperatingSystem;
 import io.guestflow.processors.inspect.InspectionXml;
 import io.guestflow.samples.SampleGuests.Image;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
+import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 
 /**
- * Our inspection against the installed virt-inspector on the same fixture
- * images, compared fact by fact (not as strings), plus facts we know the
- * fixtures hold, so that both tools being wrong the same way still fails.
+ * Our inspection against virt-inspector's answers on the same fixture images
+ * (golden files made by {@code make oracles}, see {@link VirtInspector}),
+ * compared fact by fact, plus facts we know the fixtures hold, so that both
+ * tools being wrong the same way still fails. Inspected alone and in batches:
+ *
+ * <ul>
+ *   <li>{@code bin/guestflow inspect} (in-process) on the Debian LVM guest;</li>
+ *   <li>six inspect jobs produced together through Kafka reach one consumer in
+ *       one poll: a guest without an OS, the multi-boot guest whose fstab says
+ *       /dev/sda1 and /dev/sda2, the Debian LVM guest and a byte copy of it
+ *       (same VG name, PV and filesystem UUIDs), the two-disk Ubuntu guest,
+ *       and a corrupt image. Batching never changes an answer: each guest's
+ *       result must equal virt-inspector's for that guest alone, and, for the
+ *       two-disk guest whose second disk is renamed in the shared appliance,
+ *       the JSON of the same job run alone on the same engine.</li>
+ * </ul>
+ *
+ * <p>Launches: 1 for the command line; 1 shared by the batch, 3 for the
+ * guests the batch sends alone (both clones; the multi-boot guest, whose
+ * /dev/sda1 would be another guest's disk); 1 for the two-disk guest's job
+ * alone. The corrupt image is refused before any launch.
  */
+@Tag("appliance")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class InspectDifferentialTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static HandlePool pool;
-    private static List<Path> tmpBefore;
-    private static List<Path> handleDirsBefore;
+    private static final Duration TIMEOUT = Duration.ofMinutes(25);
+
+    private Path work;
+    private List<Path> tmpBefore;
+    private TestEngine engine;
+    private List<Path> handleDirsBefore;
+    private String cliJson;
+    private int cliExit;
+    private String debianSha;
+    private JsonNode aloneMultidisk;
+    private Map<String, JsonNode> batched;
+    private long batchLaunches;
 
     @BeforeAll
-    static void setUp() {
+    void inspectAloneAndInABatch() throws Exception {
         tmpBefore = Leftovers.libguestfsTmpDirs();
-        Fixtures.images();
-        pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1));
-        handleDirsBefore = Leftovers.handleDirs(pool.config().tmpDir());
+        Path debian = Fixtures.image(Image.DEBIAN_LVM);
+        debianSha = Fixtures.sha256(debian);
+        // the command line's JSON path end to end; picocli's writer, not System.out (surefire's channel)
+        StringWriter out = new StringWriter();
+        picocli.CommandLine cli = GuestflowCli.commandLine();
+        cli.setOut(new PrintWriter(out, true));
+        cliExit = cli.execute("inspect", debian.toString());
+        cliJson = out.toString();
+
+        work = Files.createTempDirectory("guestflow-inspect-test-");
+        Path images = Files.createDirectories(work.resolve("images"));
+        for (Image i : List.of(Image.BLANK_EXT4, Image.MULTIBOOT, Image.DEBIAN_LVM, Image.MULTIDISK_ROOT, Image.MULTIDISK_HOME)) {
+            Files.copy(Fixtures.image(i), images.resolve(i.fileName));
+        }
+        Files.copy(Fixtures.image(Image.DEBIAN_LVM), images.resolve("debian-lvm-clone.qcow2"));
+        byte[] garbage = new byte[1 << 20];
+        new Random(9).nextBytes(garbage);
+        Files.write(images.resolve("corrupt.qcow2"), garbage);
+
+        // one partition keeps the jobs in the order produced: the multi-boot guest is not the batch's first
+        engine = TestEngine.start(images, work, Map.of("guestflow.engine.inspect-batch-size", "8",
+                "guestflow.engine.job-partitions", "1"));
+        handleDirsBefore = Leftovers.handleDirs(engine.engine().pool().config().tmpDir());
+        Map<String, String> jobs = new LinkedHashMap<>();
+        jobs.put("blank", job("batch-blank", images.resolve(Image.BLANK_EXT4.fileName)));
+        jobs.put("multiboot", job("batch-multiboot", images.resolve(Image.MULTIBOOT.fileName)));
+        jobs.put("debian", job("batch-debian", images.resolve(Image.DEBIAN_LVM.fileName)));
+        jobs.put("debian-clone", job("batch-debian-clone", images.resolve("debian-lvm-clone.qcow2")));
+        jobs.put("multidisk", job("batch-multidisk", images.resolve(Image.MULTIDISK_ROOT.fileName),
+                images.resolve(Image.MULTIDISK_HOME.fileName)));
+        jobs.put("corrupt", job("batch-corrupt", images.resolve("corrupt.qcow2")));
+
+        long before = engine.engine().pool().metrics().launches();
+        Map<String, String> byId = new LinkedHashMap<>();
+        jobs.forEach((name, json) -> byId.put("batch-" + name, json));
+        engine.submitAll(byId);
+        Map<String, JsonNode> results = engine.awaitResults(byId.keySet(), TIMEOUT);
+        batchLaunches = engine.engine().pool().metrics().launches() - before;
+        batched = new LinkedHashMap<>();
+        results.forEach((id, r) -> batched.put(id.substring("batch-".length()), r));
+
+        // the two-disk guest's job alone (a lone job in its poll runs as usual): the JSON a user gets either way
+        aloneMultidisk = engine.run("alone-multidisk", jobs.get("multidisk").replace("\"batch-multidisk\"",
+                "\"alone-multidisk\""), TIMEOUT);
     }
 
     @AfterAll
-    static void tearDown() {
-        pool.close();
+    void stop() throws Exception {
+        if (engine != null) {
+            engine.close();
+            assertThat(Leftovers.handleDirs(engine.engine().pool().config().tmpDir())).as("handle directories left behind")
+                    .isSubsetOf(handleDirsBefore);
+        }
+        if (work != null) {
+            FileTrees.delete(work);
+        }
         assertThat(Leftovers.qemuChildren()).as("qemu processes left running").isEmpty();
-        assertThat(Leftovers.libguestfsTmpDirs()).as("/tmp/libguestfs* left behind").isSubsetOf(tmpBefore);
-        assertThat(Leftovers.handleDirs(pool.config().tmpDir())).as("handle directories left behind")
-                .isSubsetOf(handleDirsBefore);
+        Leftovers.assertNoLibguestfsDirsLeft(tmpBefore);
     }
 
-    private static InspectionReport inspect(Path... images) {
-        List<Drive> drives = Arrays.stream(images).map(p -> Drive.of(p.toString())).toList();
-        InspectOperation op = new InspectOperation(InspectOptions.defaults());
-        return pool.run("test-inspect", drives, Duration.ofMinutes(10), GuestEventListener.NONE, h -> op.run(h.gfs()));
+    private static String job(String jobId, Path... disks) throws Exception {
+        ObjectNode job = JSON.createObjectNode().put("jobId", jobId).put("type", "inspect");
+        ArrayNode ds = job.putArray("disks");
+        for (Path d : disks) {
+            ds.addObject().put("uri", d.toUri().toString()).put("format", "qcow2");
+        }
+        job.put("timeoutSeconds", 1200);
+        return JSON.writeValueAsString(job);
     }
 
-    /** The CLI's JSON path end to end: bin/guestflow inspect on the LVM guest, in-process. */
+    private InspectionReport output(JsonNode result) throws Exception {
+        assertThat(result.path("status").asText()).as(result.toString()).isEqualTo("SUCCEEDED");
+        return JSON.treeToValue(result.path("output"), InspectionReport.class);
+    }
+
     @Test
     void cliInspectOfLvmGuestReportsTheSameFactsAsVirtInspector() throws Exception {
-        Path image = Fixtures.image(Image.DEBIAN_LVM);
-        String before = Fixtures.sha256(image);
-
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        PrintStream saved = System.out;
-        int exit;
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            exit = GuestflowCli.commandLine().execute("inspect", image.toString());
-        } finally {
-            System.setOut(saved);
-        }
-        assertThat(exit).isZero();
-        String json = out.toString(StandardCharsets.UTF_8);
-        InspectionReport ours = JSON.readValue(json, InspectionReport.class);
-        VirtInspector.Run oracle = VirtInspector.inspect(image);
-        assertThat(oracle.exitCode()).as("virt-inspector exit; stderr: %s", oracle.stderr()).isZero();
+        assertThat(cliExit).as("bin/guestflow inspect exit code").isZero();
+        InspectionReport ours = JSON.readValue(cliJson, InspectionReport.class);
+        VirtInspector.Answer oracle = VirtInspector.golden(VirtInspector.Guest.DEBIAN_LVM);
 
         assertSameFacts(ours, oracle.report());
         // and the XML rendering is the one virt-inspector prints, byte for byte
@@ -98,18 +166,17 @@ class InspectDifferentialTest {
                 .containsExactly("bash", "libc6", "openssh-server");
         assertThat(os.applications().get(2).epoch()).isEqualTo(1);
 
-        assertValidAgainstSchema(json);
-        assertThat(Fixtures.sha256(image)).as("inspection must not write the image").isEqualTo(before);
+        Schemas.assertValid("inspection-result.schema.json", JSON.readTree(cliJson));
+        assertThat(Fixtures.sha256(Fixtures.image(Image.DEBIAN_LVM))).as("inspection must not write the image")
+                .isEqualTo(debianSha);
     }
 
     @Test
-    void multiDiskGuestMatchesVirtInspector() {
-        Path root = Fixtures.image(Image.MULTIDISK_ROOT);
-        Path home = Fixtures.image(Image.MULTIDISK_HOME);
-        InspectionReport ours = inspect(root, home);
-        VirtInspector.Run oracle = VirtInspector.inspect(root, home);
-        assertThat(oracle.exitCode()).as("virt-inspector stderr: %s", oracle.stderr()).isZero();
+    void multiDiskGuestAloneMatchesVirtInspector() throws Exception {
+        InspectionReport ours = output(aloneMultidisk);
+        VirtInspector.Answer oracle = VirtInspector.golden(VirtInspector.Guest.MULTIDISK);
         assertSameFacts(ours, oracle.report());
+        assertThat(InspectionXml.render(ours)).isEqualTo(oracle.xml());
 
         OperatingSystem os = ours.operatingSystems().get(0);
         assertThat(os.hostname()).isEqualTo("db01");
@@ -118,25 +185,74 @@ class InspectDifferentialTest {
     }
 
     @Test
-    void multiBootImageYieldsOneEntryPerOperatingSystem() {
-        Path image = Fixtures.image(Image.MULTIBOOT);
-        InspectionReport ours = inspect(image);
-        VirtInspector.Run oracle = VirtInspector.inspect(image);
-        assertThat(oracle.exitCode()).as("virt-inspector stderr: %s", oracle.stderr()).isZero();
+    void multiBootImageYieldsOneEntryPerOperatingSystem() throws Exception {
+        InspectionReport ours = output(batched.get("multiboot"));
+        VirtInspector.Answer oracle = VirtInspector.golden(VirtInspector.Guest.MULTIBOOT);
         assertSameFacts(ours, oracle.report());
+        assertThat(InspectionXml.render(ours)).isEqualTo(oracle.xml());
         assertThat(ours.operatingSystems()).extracting(OperatingSystem::hostname).containsExactlyInAnyOrder("alpha", "beta");
         assertThat(ours.operatingSystems()).extracting(OperatingSystem::distro).containsExactlyInAnyOrder("debian", "ubuntu");
     }
 
     @Test
-    void diskWithoutOperatingSystemIsAnEmptySuccess() {
-        Path image = Fixtures.image(Image.BLANK_EXT4);
-        InspectionReport ours = inspect(image);
+    void diskWithoutOperatingSystemIsAnEmptySuccess() throws Exception {
+        InspectionReport ours = output(batched.get("blank"));
         assertThat(ours.operatingSystems()).isEmpty();
-        VirtInspector.Run oracle = VirtInspector.inspect(image);
-        assertThat(oracle.exitCode()).as("virt-inspector stderr: %s", oracle.stderr()).isZero();
+        VirtInspector.Answer oracle = VirtInspector.golden(VirtInspector.Guest.BLANK);
         assertSameFacts(ours, oracle.report());
         assertThat(InspectionXml.render(ours)).isEqualTo(oracle.xml()).contains("<operatingsystems/>");
+    }
+
+    @Test
+    void everyBatchedResultEqualsTheResultOfInspectingThatGuestAlone() throws Exception {
+        assertThat(batched.keySet()).containsExactlyInAnyOrder("blank", "multiboot", "debian", "debian-clone",
+                "multidisk", "corrupt");
+        Map<String, VirtInspector.Guest> alone = new LinkedHashMap<>();
+        alone.put("blank", VirtInspector.Guest.BLANK);
+        alone.put("multiboot", VirtInspector.Guest.MULTIBOOT);
+        alone.put("debian", VirtInspector.Guest.DEBIAN_LVM);
+        // a byte copy of the Debian guest: virt-inspector's answer for it alone is the Debian guest's
+        alone.put("debian-clone", VirtInspector.Guest.DEBIAN_LVM);
+        alone.put("multidisk", VirtInspector.Guest.MULTIDISK);
+        for (Map.Entry<String, VirtInspector.Guest> e : alone.entrySet()) {
+            assertSameFacts(output(batched.get(e.getKey())), VirtInspector.golden(e.getValue()).report());
+        }
+        // the JSON a user gets is the same as from the job run alone, apart from timings and batch metadata
+        JsonNode b = batched.get("multidisk");
+        assertThat(b.path("output")).isEqualTo(aloneMultidisk.path("output"));
+        assertThat(b.path("status")).isEqualTo(aloneMultidisk.path("status"));
+        // the answers are real ones, not two empty lists agreeing
+        assertThat(batched.get("debian").path("output").path("operatingSystems").get(0).path("hostname").asText())
+                .isEqualTo("web01");
+        assertThat(batched.get("debian-clone").path("output")).isEqualTo(batched.get("debian").path("output"));
+        assertThat(batched.get("multiboot").path("output").path("operatingSystems")).hasSize(2);
+        assertThat(batched.get("multidisk").path("output").path("operatingSystems").get(0).path("mountpoints")
+                .findValuesAsText("device")).containsExactly("/dev/sda1", "/dev/sdb1");
+        assertThat(batched.get("blank").path("output").path("operatingSystems")).isEmpty();
+        assertThat(batched.get("corrupt").path("status").asText()).isEqualTo("REJECTED");
+        assertThat(batched.get("corrupt").path("error").path("message").asText()).isNotBlank();
+    }
+
+    @Test
+    void guestsThatCannotShareAreInspectedAloneAndEachResultSaysHowItRan() {
+        // five guests shared the launch (the corrupt image was refused before it)
+        for (String name : List.of("blank", "multidisk")) {
+            assertThat(batched.get(name).path("batch").path("shared").asBoolean()).as(name).isTrue();
+            assertThat(batched.get(name).path("batch").path("guests").asInt()).as(name).isEqualTo(5);
+        }
+        assertThat(batched.get("debian").path("batch").path("shared").asBoolean()).isFalse();
+        assertThat(batched.get("debian").path("batch").path("ranAloneBecause").asText())
+                .contains("is also on another guest of the batch");
+        assertThat(batched.get("debian-clone").path("batch").path("ranAloneBecause").asText())
+                .contains("is also on another guest of the batch");
+        assertThat(batched.get("multiboot").path("batch").path("ranAloneBecause").asText())
+                .contains("fstab names /dev/sda");
+        assertThat(batched.get("corrupt").path("batch").path("ranAloneBecause").asText())
+                .startsWith("its disks cannot be attached");
+        // jobs that ran on their own appliance as usual carry no batch metadata
+        assertThat(aloneMultidisk.has("batch")).isFalse();
+        // one shared launch, then the two clones and the multi-boot guest alone; none for the corrupt image
+        assertThat(batchLaunches).isEqualTo(4);
     }
 
     /** Field by field, so a failure names the fact that differs. */
@@ -165,9 +281,5 @@ class InspectDifferentialTest {
             assertThat(a.filesystems()).as(at + "filesystems").isEqualTo(b.filesystems());
             assertThat(a.applications()).as(at + "applications").isEqualTo(b.applications());
         }
-    }
-
-    static void assertValidAgainstSchema(String json) throws Exception {
-        Schemas.assertValid("inspection-result.schema.json", JSON.readTree(json));
     }
 }
