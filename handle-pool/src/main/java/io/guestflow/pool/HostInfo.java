@@ -50,7 +50,7 @@ public final class HostInfo {
         }
     }
 
-    static List<String> commandLines() {
+    public static List<String> commandLines() {
         return ProcessHandle.allProcesses().map(HostInfo::commandLine).flatMap(java.util.Optional::stream).toList();
     }
 

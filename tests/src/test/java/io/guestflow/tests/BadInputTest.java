@@ -11,7 +11,6 @@ import io.guestflow.pool.HandlePool;
 import io.guestflow.pool.PoolConfig;
 import io.guestflow.processors.inspect.InspectOperation;
 import io.guestflow.processors.inspect.InspectOptions;
-import io.guestflow.samples.SampleGuests.Image;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -106,8 +105,7 @@ class BadInputTest {
 
     @Test
     void truncatedQcow2() throws IOException {
-        Path p = dir.resolve("truncated.qcow2");
-        Files.copy(Fixtures.image(Image.BLANK_EXT4), p);
+        Path p = Images.smallQcow2(dir.resolve("truncated.qcow2"));
         try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
             f.setLength(f.length() / 2);
         }
@@ -118,8 +116,7 @@ class BadInputTest {
 
     @Test
     void rawDeclaredForQcow2() throws IOException {
-        Path p = dir.resolve("guest.qcow2");
-        Files.copy(Fixtures.image(Image.BLANK_EXT4), p);
+        Path p = Images.smallQcow2(dir.resolve("guest.qcow2"));
         GuestflowException e = rejected(p, "raw");
         assertThat(e.code()).isEqualTo(ErrorCode.FORMAT_MISMATCH);
         assertThat(e.getMessage()).contains("declared format raw").contains("content is qcow2");
@@ -136,8 +133,7 @@ class BadInputTest {
 
     @Test
     void qcow2WithBackingFileIsRefused() throws Exception {
-        Path base = dir.resolve("base.qcow2");
-        Files.copy(Fixtures.image(Image.BLANK_EXT4), base);
+        Path base = Images.smallQcow2(dir.resolve("base.qcow2"));
         Path overlay = dir.resolve("overlay.qcow2");
         Process p = new ProcessBuilder("qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", base.toString(),
                 overlay.toString()).inheritIO().start();

@@ -30,6 +30,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Tag;
 
 /**
  * The journal export against journalctl, the oracle, on real journal files:
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.TestInstance;
  * (journal, syslog only, neither) for all the exports; the command line is
  * checked with one more launch.
  */
+@Tag("appliance")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class JournalTest {
     private static final ObjectMapper JSON = new ObjectMapper();

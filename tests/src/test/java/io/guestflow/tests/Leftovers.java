@@ -24,6 +24,33 @@ public final class Leftovers {
         return out;
     }
 
+    /**
+     * Fails when a /tmp/libguestfs* directory that was not there {@code before}
+     * is still there, unnamed by any live process, after a few seconds. Test
+     * JVMs run side by side, so directories of another JVM's appliance come
+     * and go meanwhile: while a launch of theirs runs, its qemu names its
+     * directory (or the directory is gone a moment later); one this JVM leaked
+     * stays, named by nobody.
+     */
+    public static void assertNoLibguestfsDirsLeft(List<Path> before) {
+        List<Path> left = List.of();
+        for (int round = 0; round < 4; round++) {
+            String named = String.join("\n", HostInfo.commandLines());
+            left = libguestfsTmpDirs().stream().filter(d -> !before.contains(d))
+                    .filter(d -> !named.contains(d.toString())).toList();
+            if (left.isEmpty()) {
+                return;
+            }
+            try {
+                Thread.sleep(3000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        throw new AssertionError("/tmp/libguestfs* left behind: " + left);
+    }
+
     /** /tmp/libguestfs* directories (sockets, tmpdirs) present now. */
     public static List<Path> libguestfsTmpDirs() {
         try (Stream<Path> s = Files.list(Path.of("/tmp"))) {

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Tag;
 
 /**
  * The resize job type through Kafka on a real broker: a dry run returns the
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.TestInstance;
  * before any output exists. Two appliance launches (the plan needs the
  * source's partitions); the option checks need none.
  */
+@Tag("appliance")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ResizeJobTest {
     private static final ObjectMapper JSON = new ObjectMapper();

@@ -35,6 +35,7 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Tag;
 
 /**
  * A scheduled scan end to end: the engine on a real broker fires the scan
@@ -44,6 +45,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * 3 for the first run (the truncated image is rejected before launch),
  * 1 after one image is touched.
  */
+@Tag("appliance")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ScanTest {

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.engine.support.descriptor.ClassSource;
+import org.junit.platform.engine.support.descriptor.MethodSource;
 import org.junit.platform.launcher.TestExecutionListener;
 import org.junit.platform.launcher.TestIdentifier;
 
@@ -25,9 +26,19 @@ public final class SuiteLedger implements TestExecutionListener {
         record(id, "START");
     }
 
+    /** Classes one of whose tests did not succeed: the class's own container may still finish SUCCESSFUL. */
+    private final java.util.Set<String> failedClasses = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     @Override
     public void executionFinished(TestIdentifier id, TestExecutionResult result) {
-        record(id, "END " + result.getStatus());
+        if (result.getStatus() != TestExecutionResult.Status.SUCCESSFUL) {
+            id.getSource().filter(MethodSource.class::isInstance)
+                    .ifPresent(m -> failedClasses.add(((MethodSource) m).getClassName()));
+        }
+        boolean testFailed = id.getSource().filter(ClassSource.class::isInstance)
+                .map(c -> failedClasses.contains(((ClassSource) c).getClassName())).orElse(false);
+        record(id, "END " + (testFailed && result.getStatus() == TestExecutionResult.Status.SUCCESSFUL
+                ? TestExecutionResult.Status.FAILED : result.getStatus()));
     }
 
     private static void record(TestIdentifier id, String what) {
