@@ -34,8 +34,10 @@ public final class RunCommand implements Callable<Integer> {
         EngineConfig cfg = EngineConfig.from(conf);
         List<ScanConfig> scans = ScanConfig.all(conf);
         Engine engine = Engine.start(cfg, scans, conf.get(EngineConfig.REPORTS_DIR));
-        System.err.println("guestflow engine running; Kafka at " + engine.bootstrapServers()
-                + "; jobs topic " + cfg.topics().jobs() + ". Ctrl-C stops it.");
+        // a log line, so that it is JSON too when the log format is
+        LOG.info("guestflow engine running; Kafka at {}; jobs topic {}; management endpoint {}. Ctrl-C stops it.",
+                engine.bootstrapServers(), cfg.topics().jobs(), engine.managementPort() == 0 ? "off"
+                        : "on port " + engine.managementPort());
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {

@@ -46,7 +46,10 @@ public final class EngineMetrics {
         return registry;
     }
 
-    /** A result was published: counted by type and status; durations of jobs that ran. */
+    /**
+     * A result was published: counted by type ("unknown" for a job rejected
+     * before its type was read) and status; durations of jobs that ran.
+     */
     public void jobFinished(JobResult r) {
         String type = r.type() == null ? "unknown" : r.type();
         String status = r.status().name().toLowerCase(Locale.ROOT);
@@ -132,7 +135,7 @@ public final class EngineMetrics {
 
     /** The number of jobIds known to have a result. */
     public void bindDedupIndex(IntSupplier size) {
-        Gauge.builder("guestflow.dedup.index.jobs", size, s -> s.getAsInt())
+        Gauge.builder("guestflow.dedup.index.jobs", size, s -> s.getAsInt()).strongReference(true)
                 .description("JobIds with a published result, known to the dedup index").register(registry);
     }
 
