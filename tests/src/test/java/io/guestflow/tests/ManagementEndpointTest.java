@@ -160,7 +160,7 @@ class ManagementEndpointTest {
         assertThat(get(port, "/health/live").status()).isEqualTo(200);
         assertThat(get(port, "/metrics").body()).contains("guestflow_ready 0.0");
         // a while without a broker: every Kafka client retries about once a second
-        Thread.sleep(8_000);
+        Thread.sleep(3_000);
         broker = EmbeddedKafkaBroker.startOnPorts(work.resolve("kafka"), kafkaPort, controllerPort);
         List<String> downLines = Files.readAllLines(log).subList((int) downAt, Files.readAllLines(log).size());
         long kafkaWarnings = downLines.stream().filter(l -> l.contains("\"logger\":\"org.apache.kafka.")
