@@ -86,24 +86,24 @@ public final class JobRoutes extends RouteBuilder {
         Set<String> inThisPoll = new HashSet<>();
         for (Exchange rec : records) {
             parseAndValidate(rec);
-            Job parsed = rec.getIn().getBody() instanceof Job j ? j : null;
-            try (JobLogContext ignored = JobLogContext.of(rec.getProperty(JOB, String.class),
-                    parsed == null ? null : parsed.type())) {
-                if (rec.getProperty(DEAD_LETTER) != null) {
-                    deadLetter(rec);
-                } else if (rec.getProperty(RESULT) != null) {
-                    rejectUnlessDone(rec);
-                    publish(rec.getProperty(RESULT, JobResult.class));
-                } else if (alreadyDone(rec)) {
-                    skip(rec, "a result for this jobId is already published");
-                } else if (!inThisPoll.add(rec.getIn().getBody(Job.class).jobId())) {
-                    skip(rec, "the same jobId came twice in one poll; it runs once");
-                } else {
-                    accept(rec);
-                    accepted.add(new InspectBatchCollector.Queued(rec.getIn().getBody(Job.class),
-                            rec.getProperty("queuedAt", Instant.class), rec.getProperty("receivedAt", Instant.class)));
-                }
+            // the lines about this record name its job (a failure leaves them to the error handler's line too)
+            JobLogContext logContext = JobLogContext.of(rec.getProperty(JOB, String.class),
+                    rec.getIn().getBody() instanceof Job j ? j.type() : null);
+            if (rec.getProperty(DEAD_LETTER) != null) {
+                deadLetter(rec);
+            } else if (rec.getProperty(RESULT) != null) {
+                rejectUnlessDone(rec);
+                publish(rec.getProperty(RESULT, JobResult.class));
+            } else if (alreadyDone(rec)) {
+                skip(rec, "a result for this jobId is already published");
+            } else if (!inThisPoll.add(rec.getIn().getBody(Job.class).jobId())) {
+                skip(rec, "the same jobId came twice in one poll; it runs once");
+            } else {
+                accept(rec);
+                accepted.add(new InspectBatchCollector.Queued(rec.getIn().getBody(Job.class),
+                        rec.getProperty("queuedAt", Instant.class), rec.getProperty("receivedAt", Instant.class)));
             }
+            logContext.close();
         }
         for (List<InspectBatchCollector.Queued> unit : collector.units(accepted)) {
             if (unit.size() == 1) {
