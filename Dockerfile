@@ -6,19 +6,23 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN (cd /tmp && mvn -q -B org.apache.maven.plugins:maven-install-plugin:3.1.3:install-file \
-       -Dfile=/usr/share/java/libguestfs-1.48.6.jar -DgroupId=org.libguestfs \
-       -DartifactId=libguestfs -Dversion=1.48.6 -Dpackaging=jar) \
-    && mvn -q -B -DskipTests install
+# the binding's version is the installed jar's, not a pinned one
+SHELL ["/bin/bash", "-c"]
+RUN read -r jar version < <(scripts/libguestfs-jar) \
+    && (cd /tmp && mvn -q -B org.apache.maven.plugins:maven-install-plugin:3.1.3:install-file \
+       -Dfile="$jar" -DgroupId=org.libguestfs -DartifactId=libguestfs -Dversion="$version" -Dpackaging=jar) \
+    && mvn -q -B -DskipTests -Dlibguestfs.version="$version" -pl routes -am package
 
 FROM debian:12
+# curl: the healthcheck of docker-compose.yml asks /health/ready
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      openjdk-17-jre-headless libguestfs-tools libguestfs-java libguestfs-xfs linux-image-amd64 qemu-utils \
+      openjdk-17-jre-headless libguestfs-tools libguestfs-java libguestfs-xfs linux-image-amd64 qemu-utils curl \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/routes/target/guestflow.jar /opt/guestflow/guestflow.jar
-COPY config/application.properties /etc/guestflow/application.properties
-# the appliance cache and the images live in volumes
+# read without --config: the container's paths, JSON logs (docker compose and Kubernetes mount their own)
+COPY deploy/guestflow.properties /etc/guestflow/guestflow.properties
 ENV LIBGUESTFS_CACHEDIR=/var/cache/guestflow
-VOLUME ["/images", "/output", "/var/cache/guestflow"]
+VOLUME ["/images", "/output", "/var/lib/guestflow/reports", "/var/cache/guestflow"]
+EXPOSE 9876
 ENTRYPOINT ["java", "-Djava.library.path=/usr/lib/x86_64-linux-gnu/jni", "-jar", "/opt/guestflow/guestflow.jar"]
-CMD ["run", "--config", "/etc/guestflow/application.properties"]
+CMD ["run"]

@@ -206,7 +206,10 @@ public final class ApplianceHandle implements AutoCloseable {
             killReason = reason;
             killedFor = why;
         }
-        LOG.warn("handle {}: killing appliance: {}", id, reason);
+        // the watchdog kills from its own thread: the line still names the job
+        try (org.slf4j.MDC.MDCCloseable ignored = org.slf4j.MDC.get("jobId") == null ? org.slf4j.MDC.putCloseable("jobId", id) : null) {
+            LOG.warn("handle {}: killing appliance: {}", id, reason);
+        }
         List<ProcessHandle> targets = new ArrayList<>();
         int known = pid;
         if (known > 0) {

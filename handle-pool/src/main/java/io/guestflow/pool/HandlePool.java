@@ -38,6 +38,8 @@ public final class HandlePool implements AutoCloseable {
     private final AtomicLong lastLaunchMillis = new AtomicLong();
     private final AtomicLong kills = new AtomicLong();
     private final AtomicLong leaseTimeouts = new AtomicLong();
+    private final java.util.concurrent.atomic.AtomicInteger consecutiveLaunchFailures = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile String lastLaunchFailure;
 
     public HandlePool(PoolConfig config) {
         this(config, new ImageProbe());
@@ -148,6 +150,21 @@ public final class HandlePool implements AutoCloseable {
                 lastLaunchMillis.get(), n == 0 ? 0 : launchMillisTotal.get() / n, kills.get(), leaseTimeouts.get());
     }
 
+    /** Whether {@link #shutdown} began: no more leases. */
+    public boolean isClosing() {
+        return closing;
+    }
+
+    /** Launches that failed in a row since the last one that worked (0 after a success). */
+    public int consecutiveLaunchFailures() {
+        return consecutiveLaunchFailures.get();
+    }
+
+    /** The error of the latest failed launch, or null. */
+    public String lastLaunchFailure() {
+        return lastLaunchFailure;
+    }
+
     /**
      * Stops leasing, waits up to {@code grace} for running work, then kills
      * what is still running. Idempotent.
@@ -226,8 +243,11 @@ public final class HandlePool implements AutoCloseable {
                 h.launch(config.launchTimeout());
             } catch (GuestflowException e) {
                 launchFailures.incrementAndGet();
+                consecutiveLaunchFailures.incrementAndGet();
+                lastLaunchFailure = e.code() + ": " + e.getMessage();
                 throw e;
             }
+            consecutiveLaunchFailures.set(0);
             launches.incrementAndGet();
             launchMillisTotal.addAndGet(h.launchMillis());
             lastLaunchMillis.set(h.launchMillis());

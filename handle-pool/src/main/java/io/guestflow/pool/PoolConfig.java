@@ -1,11 +1,18 @@
 package io.guestflow.pool;
 
+import io.guestflow.settings.Catalog;
+import io.guestflow.settings.Configuration;
+import io.guestflow.settings.Setting;
+import io.guestflow.settings.SettingGroup;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 
 /**
- * Typed settings of the handle pool. {@link #defaults()} gives the values
- * documented in {@code config/application.properties}.
+ * Typed settings of the handle pool, each declared once below ({@link #SETTINGS}):
+ * key, type, default, description and rules. {@link #defaults()} gives the
+ * declared defaults.
  *
  * @param maxAppliances     appliances running at once; 0 derives it from cores and free memory
  * @param memsizeMb         appliance memory; 0 keeps libguestfs's default
@@ -33,65 +40,99 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
         }
     }
 
-    public static PoolConfig defaults() {
-        return new PoolConfig(0, 0, 1, Acceleration.AUTO, Duration.ofMinutes(5), Duration.ofMinutes(10),
-                Duration.ofSeconds(30), null, null, false, false, false);
-    }
-
     /** Prefix of the pool's keys in {@code application.properties}. */
     public static final String PREFIX = "guestflow.pool.";
 
+    public static final Setting<Integer> MAX_APPLIANCES = Setting.of(PREFIX + "max-appliances", Setting.INTEGER)
+            .withDefault("0").must(Setting.atLeast(0), ">= 0")
+            .withDescription("Appliances running at once. 0: one per core, fewer when free memory"
+                    + " (MemAvailable - 1 GiB, at memsize + 256 MiB each) cannot hold them. In a container, set it:"
+                    + " cores and memory are the host's, not the container's limits.");
+    public static final Setting<Integer> MEMSIZE_MB = Setting.of(PREFIX + "memsize-mb", Setting.INTEGER)
+            .withDefault("0").must(Setting.atLeast(0), ">= 0")
+            .withDescription("Appliance memory in MiB. 0 keeps libguestfs's default (1280).");
+    public static final Setting<Integer> SMP = Setting.of(PREFIX + "smp", Setting.INTEGER)
+            .withDefault("1").must(Setting.atLeast(1), ">= 1")
+            .withDescription("Appliance vCPUs.");
+    public static final Setting<Acceleration> ACCELERATION = Setting.of(PREFIX + "acceleration",
+                    Setting.type("auto | kvm | tcg", Acceleration::parse))
+            .withDefault("auto")
+            .withDescription("auto: a test launch with KVM once per process decides; hosts where KVM is missing"
+                    + " or broken (qemu aborts) get TCG. kvm / tcg force one.");
+    public static final Setting<Duration> LAUNCH_TIMEOUT = Setting.of(PREFIX + "launch-timeout-seconds", Setting.SECONDS)
+            .withDefault("300").must(d -> !d.isNegative() && !d.isZero(), "> 0")
+            .withDescription("A launch taking longer is killed and fails with LAUNCH_TIMEOUT (retryable). The first"
+                    + " launch on a machine also builds the appliance (a minute or two).");
+    public static final Setting<Duration> LEASE_TIMEOUT = Setting.of(PREFIX + "lease-timeout-seconds", Setting.SECONDS)
+            .withDefault("600").must(d -> !d.isNegative(), ">= 0")
+            .withDescription("How long a job waits for a free appliance slot before POOL_EXHAUSTED.");
+    public static final Setting<Duration> SHUTDOWN_GRACE = Setting.of(PREFIX + "shutdown-grace-seconds", Setting.SECONDS)
+            .withDefault("30").must(d -> !d.isNegative(), ">= 0")
+            .withDescription("On shutdown, running jobs get this long before their appliances are killed. A"
+                    + " container's stop grace period (docker compose stop_grace_period, Kubernetes"
+                    + " terminationGracePeriodSeconds) must be longer.");
+    public static final Setting<Path> CACHE_DIR = Setting.of(PREFIX + "cache-dir", Setting.PATH)
+            .withDescription("libguestfs appliance cache. Empty: libguestfs's default (/var/tmp).");
+    public static final Setting<Path> TMP_DIR = Setting.of(PREFIX + "tmp-dir", Setting.PATH)
+            .withDescription("Parent of each handle's private temporary directory. Empty: $TMPDIR/guestflow.");
+    public static final Setting<Boolean> ALLOW_BACKING_FILES = Setting.of(PREFIX + "allow-backing-files", Setting.BOOLEAN)
+            .withDefault("false")
+            .withDescription("Images with a backing file are refused: a crafted qcow2 could otherwise make the"
+                    + " appliance open any file on the host. Set true only for trusted images.");
+    public static final Setting<Boolean> VERBOSE = Setting.of(PREFIX + "verbose", Setting.BOOLEAN)
+            .withDefault("false")
+            .withDescription("Appliance and library debug messages published on the log topic for every job"
+                    + " (otherwise only for jobs with \"debug\": true).");
+    public static final Setting<Boolean> TRACE = Setting.of(PREFIX + "trace", Setting.BOOLEAN)
+            .withDefault("false")
+            .withDescription("The libguestfs call trace and call entries published on the log topic for every job"
+                    + " (otherwise only for jobs with \"debug\": true).");
+
+    /** The pool's settings, as documented. */
+    public static final SettingGroup SETTINGS = new SettingGroup("handle pool (libguestfs appliances)", "",
+            List.of(MAX_APPLIANCES, MEMSIZE_MB, SMP, ACCELERATION, LAUNCH_TIMEOUT, LEASE_TIMEOUT, SHUTDOWN_GRACE,
+                    CACHE_DIR, TMP_DIR, ALLOW_BACKING_FILES, VERBOSE, TRACE));
+
+    private static final Catalog CATALOG = new Catalog(List.of(), List.of(SETTINGS), List.of());
+
+    /** The declared defaults. */
+    public static PoolConfig defaults() {
+        return from(Configuration.defaults(CATALOG));
+    }
+
+    /** The pool's settings from a configuration that declares them. */
+    public static PoolConfig from(Configuration c) {
+        return new PoolConfig(c.get(MAX_APPLIANCES), c.get(MEMSIZE_MB), c.get(SMP), c.get(ACCELERATION),
+                c.get(LAUNCH_TIMEOUT), c.get(LEASE_TIMEOUT), c.get(SHUTDOWN_GRACE), c.get(CACHE_DIR), c.get(TMP_DIR),
+                c.get(ALLOW_BACKING_FILES), c.get(VERBOSE), c.get(TRACE));
+    }
+
     /**
-     * Reads the pool's keys ({@code guestflow.pool.*}) from properties; keys
-     * not given keep their defaults. An environment variable named like the
-     * key in upper case with dots and dashes as underscores
-     * ({@code GUESTFLOW_POOL_ACCELERATION}) overrides the property.
+     * The pool's keys ({@code guestflow.pool.*}) from properties, their
+     * variables ({@code GUESTFLOW_POOL_ACCELERATION}) overriding them; keys of
+     * other parts are left to their readers. Keys not given keep their defaults.
      */
-    public static PoolConfig fromProperties(java.util.Map<String, String> props, java.util.Map<String, String> env) {
-        PoolConfig d = defaults();
-        java.util.function.Function<String, String> get = key -> {
-            String envName = (PREFIX + key).toUpperCase(java.util.Locale.ROOT).replace('.', '_').replace('-', '_');
-            String v = env.get(envName);
-            if (v == null) {
-                v = props.get(PREFIX + key);
+    public static PoolConfig fromProperties(Map<String, String> props, Map<String, String> env) {
+        Map<String, String> mine = new java.util.HashMap<>();
+        props.forEach((k, v) -> {
+            if (k.startsWith(PREFIX)) {
+                mine.put(k, v);
             }
-            return v == null || v.isBlank() ? null : v.trim();
-        };
-        try {
-            return new PoolConfig(
-                    intOr(get.apply("max-appliances"), d.maxAppliances()),
-                    intOr(get.apply("memsize-mb"), d.memsizeMb()),
-                    intOr(get.apply("smp"), d.smp()),
-                    get.apply("acceleration") == null ? d.acceleration() : Acceleration.parse(get.apply("acceleration")),
-                    secondsOr(get.apply("launch-timeout-seconds"), d.launchTimeout()),
-                    secondsOr(get.apply("lease-timeout-seconds"), d.leaseTimeout()),
-                    secondsOr(get.apply("shutdown-grace-seconds"), d.shutdownGrace()),
-                    get.apply("cache-dir") == null ? d.cacheDir() : Path.of(get.apply("cache-dir")),
-                    get.apply("tmp-dir") == null ? d.tmpDir() : Path.of(get.apply("tmp-dir")),
-                    boolOr(get.apply("allow-backing-files"), d.allowBackingFiles()),
-                    boolOr(get.apply("verbose"), d.verbose()),
-                    boolOr(get.apply("trace"), d.trace()));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("bad number in " + PREFIX + "* settings: " + e.getMessage(), e);
-        }
+        });
+        return from(Configuration.load(CATALOG, mine, "properties", env));
     }
 
-    private static int intOr(String v, int dflt) {
-        return v == null ? dflt : Integer.parseInt(v);
+    /**
+     * Host memory (MiB) that {@code appliances} appliances need at once, with
+     * the JVM, broker and OS reserve: the sizing rule of {@link #effectiveMaxAppliances()}.
+     */
+    public long hostMemoryMb(int appliances) {
+        return HOST_RESERVE_MB + (long) appliances * applianceMemoryMb();
     }
 
-    private static Duration secondsOr(String v, Duration dflt) {
-        return v == null ? dflt : Duration.ofSeconds(Long.parseLong(v));
-    }
-
-    private static boolean boolOr(String v, boolean dflt) {
-        if (v == null) {
-            return dflt;
-        }
-        if (!v.equalsIgnoreCase("true") && !v.equalsIgnoreCase("false")) {
-            throw new IllegalArgumentException("expected true or false, not '" + v + "'");
-        }
-        return Boolean.parseBoolean(v);
+    /** Host memory one appliance takes: its guest RAM plus qemu's own. */
+    public long applianceMemoryMb() {
+        return (memsizeMb > 0 ? memsizeMb : LIBGUESTFS_DEFAULT_MEMSIZE_MB) + APPLIANCE_OVERHEAD_MB;
     }
 
     public PoolConfig withMaxAppliances(int n) {
@@ -147,7 +188,7 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
             return maxAppliances;
         }
         int cores = Runtime.getRuntime().availableProcessors();
-        long perAppliance = (memsizeMb > 0 ? memsizeMb : LIBGUESTFS_DEFAULT_MEMSIZE_MB) + APPLIANCE_OVERHEAD_MB;
+        long perAppliance = applianceMemoryMb();
         long available = HostInfo.memAvailableMb();
         long byMemory = available <= 0 ? cores : (available - HOST_RESERVE_MB) / perAppliance;
         return (int) Math.max(1, Math.min(cores, byMemory));

@@ -37,7 +37,7 @@ class PoolConfigTest {
         assertThat(catchThrowableOfType(IllegalArgumentException.class, () -> PoolConfig.fromProperties(
                 Map.of("guestflow.pool.acceleration", "warp"), Map.of()))).hasMessageContaining("auto, kvm or tcg");
         assertThat(catchThrowableOfType(IllegalArgumentException.class, () -> PoolConfig.fromProperties(
-                Map.of("guestflow.pool.smp", "two"), Map.of()))).hasMessageContaining("bad number");
+                Map.of("guestflow.pool.smp", "two"), Map.of()))).hasMessageContaining("guestflow.pool.smp").hasMessageContaining("not an integer");
         assertThat(catchThrowableOfType(IllegalArgumentException.class, () -> PoolConfig.fromProperties(
                 Map.of("guestflow.pool.trace", "yes"), Map.of()))).hasMessageContaining("true or false");
     }

@@ -1,27 +1,39 @@
 package io.guestflow.cli;
 
+import io.guestflow.config.GuestflowConfig;
 import io.guestflow.engine.EmbeddedKafkaBroker;
 import io.guestflow.engine.EngineConfig;
+import io.guestflow.settings.Configuration;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
 /** Options of the commands that talk to Kafka: configuration file and bootstrap servers. */
 public final class EngineOptions {
     @Option(names = "--config", paramLabel = "FILE",
-            description = "Properties file with guestflow.* and kafka.* settings (see config/application.properties).")
+            description = "Properties file with guestflow.* and kafka.* settings (see config/application.properties)."
+                    + " Default: $GUESTFLOW_CONFIG, else /etc/guestflow/guestflow.properties when it exists.")
     Path config;
 
     @Option(names = {"-b", "--bootstrap-servers"}, paramLabel = "HOST:PORT,...",
             description = "Kafka cluster. Default: GUESTFLOW_ENGINE_BOOTSTRAP_SERVERS, the configuration, else the embedded broker.")
     String bootstrapServers;
 
-    /** File, then environment, then command-line flags. */
-    EngineConfig engineConfig() {
-        EngineConfig c = EngineConfig.from(GuestflowCli.loadProperties(config), System.getenv());
-        if (bootstrapServers != null) {
-            c = c.withBootstrapServers(bootstrapServers);
+    private Configuration loaded;
+
+    /** Defaults, then the file, then the environment, then command-line flags; checked once. */
+    Configuration configuration() {
+        if (loaded == null) {
+            Configuration c = GuestflowConfig.load(config, System.getenv());
+            if (bootstrapServers != null) {
+                c = c.with(EngineConfig.BOOTSTRAP_SERVERS.key(), bootstrapServers, "command line --bootstrap-servers");
+            }
+            loaded = c;
         }
-        return c;
+        return loaded;
+    }
+
+    EngineConfig engineConfig() {
+        return EngineConfig.from(configuration());
     }
 
     /**

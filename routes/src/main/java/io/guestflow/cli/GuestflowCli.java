@@ -1,13 +1,8 @@
 package io.guestflow.cli;
 
-import io.guestflow.pool.Acceleration;
-import java.io.IOException;
-import java.io.Reader;
-import java.nio.file.Files;
+import io.guestflow.config.GuestflowConfig;
+import io.guestflow.settings.Configuration;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.Properties;
 import io.guestflow.pool.GuestflowException;
 import io.guestflow.processors.job.JobRejectedException;
 import io.guestflow.pool.PoolConfig;
@@ -23,6 +18,7 @@ import picocli.CommandLine.Option;
         subcommands = {RunCommand.class, SubmitCommand.class, TailCommand.class, InspectCommand.class,
             SysprepCommand.class, SparsifyCommand.class, ResizeCommand.class, JournalCommand.class, PipelineCommand.class,
             ScanCommand.class,
+            ConfigCommand.class,
             SampleCommand.class,
             CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
@@ -48,20 +44,21 @@ public final class GuestflowCli implements Runnable {
         Integer memsizeMb;
 
         @Option(names = "--config", paramLabel = "FILE",
-                description = "Properties file with guestflow.* settings (see config/application.properties).")
+                description = "Properties file with guestflow.* settings (see config/application.properties)."
+                        + " Default: $GUESTFLOW_CONFIG, else /etc/guestflow/guestflow.properties when it exists.")
         Path config;
 
-        /** File, then GUESTFLOW_* environment variables, then command-line flags. */
+        /** Defaults, then the file, then GUESTFLOW_* environment variables, then command-line flags. */
         PoolConfig poolConfig() {
-            PoolConfig c = PoolConfig.fromProperties(loadProperties(config), System.getenv());
+            Configuration c = GuestflowConfig.load(config, System.getenv());
             if (accel != null) {
-                c = c.withAcceleration(Acceleration.parse(accel));
+                c = c.with(PoolConfig.ACCELERATION.key(), accel, "command line --accel");
             }
             if (memsizeMb != null) {
-                c = c.withMemsizeMb(memsizeMb);
+                c = c.with(PoolConfig.MEMSIZE_MB.key(), memsizeMb.toString(), "command line --memsize");
             }
             // a local command runs one guest: one appliance is all it needs
-            return c.withMaxAppliances(1);
+            return PoolConfig.from(c).withMaxAppliances(1);
         }
     }
 
@@ -71,21 +68,6 @@ public final class GuestflowCli implements Runnable {
         if (verbose) {
             Configurator.setRootLevel(Level.DEBUG);
         }
-    }
-
-    /** A properties file as a map; no file, an empty map. Unreadable files are usage errors. */
-    static Map<String, String> loadProperties(Path file) {
-        Map<String, String> props = new HashMap<>();
-        if (file != null) {
-            Properties p = new Properties();
-            try (Reader r = Files.newBufferedReader(file)) {
-                p.load(r);
-            } catch (IOException e) {
-                throw new IllegalArgumentException("cannot read configuration " + file + ": " + e.getMessage());
-            }
-            p.stringPropertyNames().forEach(k -> props.put(k, p.getProperty(k)));
-        }
-        return props;
     }
 
     @Override

@@ -1,7 +1,11 @@
 package io.guestflow.cli;
 
+import io.guestflow.config.GuestflowConfig;
 import io.guestflow.engine.Engine;
 import io.guestflow.engine.EngineConfig;
+import io.guestflow.scan.ScanConfig;
+import io.guestflow.settings.Configuration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -13,21 +17,27 @@ import picocli.CommandLine.Mixin;
             "Without bootstrap servers it starts an embedded single-node Kafka broker (data in guestflow.engine.data-dir).",
             "Stops on SIGINT/SIGTERM: running jobs get the pool's grace period."})
 public final class RunCommand implements Callable<Integer> {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RunCommand.class);
+
     @Mixin
     EngineOptions options = new EngineOptions();
 
     @Override
     public Integer call() throws Exception {
-        EngineConfig cfg = options.engineConfig();
+        Configuration conf = options.configuration();
+        Logging.useFormat(conf.get(GuestflowConfig.LOG_FORMAT));
         // a service says what it does: guestflow's own INFO lines (broker, topics, jobs), unless -v asked for more
         if (!org.apache.logging.log4j.LogManager.getLogger("io.guestflow").isDebugEnabled()) {
             org.apache.logging.log4j.core.config.Configurator.setLevel("io.guestflow", org.apache.logging.log4j.Level.INFO);
         }
-        java.util.Map<String, String> props = GuestflowCli.loadProperties(options.config);
-        java.util.List<io.guestflow.scan.ScanConfig> scans = io.guestflow.scan.ScanConfig.all(props, System.getenv(), Engine.json());
-        Engine engine = Engine.start(cfg, scans, io.guestflow.scan.ScanConfig.reportsDir(props, System.getenv()));
-        System.err.println("guestflow engine running; Kafka at " + engine.bootstrapServers()
-                + "; jobs topic " + cfg.topics().jobs() + ". Ctrl-C stops it.");
+        conf.warnings().forEach(w -> LOG.warn("configuration: {}", w));
+        EngineConfig cfg = EngineConfig.from(conf);
+        List<ScanConfig> scans = ScanConfig.all(conf);
+        Engine engine = Engine.start(cfg, scans, conf.get(EngineConfig.REPORTS_DIR));
+        // a log line, so that it is JSON too when the log format is
+        LOG.info("guestflow engine running; Kafka at {}; jobs topic {}; management endpoint {}. Ctrl-C stops it.",
+                engine.bootstrapServers(), cfg.topics().jobs(), engine.managementPort() == 0 ? "off"
+                        : "on port " + engine.managementPort());
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {

@@ -9,6 +9,7 @@ import io.guestflow.engine.ResultIndex;
 import io.guestflow.scan.ScanConfig;
 import io.guestflow.scan.ScanReport;
 import io.guestflow.scan.ScanRunner;
+import io.guestflow.settings.Configuration;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -77,30 +78,42 @@ public final class ScanCommand implements Callable<Integer> {
         if ((name == null) == roots.isEmpty()) {
             throw new IllegalArgumentException("give either a scan NAME from the configuration or --root DIR for an ad-hoc scan");
         }
-        Map<String, String> props = GuestflowCli.loadProperties(options.config);
+        Configuration conf = options.configuration();
         EngineConfig cfg = options.engineConfig();
         ObjectMapper json = Engine.json();
-        ScanConfig scan;
         if (name != null) {
-            if (props.keySet().stream().noneMatch(k -> k.equals("guestflow.scan." + name + ".roots"))) {
+            if (!conf.names(ScanConfig.ROOTS).contains(name)) {
                 throw new IllegalArgumentException("no scan '" + name + "' in the configuration (guestflow.scan." + name
                         + ".roots is not set" + (options.config == null ? "; pass --config FILE" : "") + ")");
             }
-            scan = ScanConfig.from(name, props, System.getenv(), json);
         } else {
+            // an ad-hoc scan is a scan of the configuration like any other, declared by the command line
+            name = adhocName;
+            String src = "command line";
+            conf = conf.with(ScanConfig.ROOTS.keyFor(name), String.join(",",
+                    roots.stream().map(r -> r.toAbsolutePath().normalize().toString()).toList()), src + " --root");
+            conf = conf.with(ScanConfig.MISFIRE.keyFor(name), "skip", src);
+            if (!include.isEmpty()) {
+                conf = conf.with(ScanConfig.INCLUDE.keyFor(name), String.join(",", include), src + " --glob");
+            }
+            if (!exclude.isEmpty()) {
+                conf = conf.with(ScanConfig.EXCLUDE.keyFor(name), String.join(",", exclude), src + " --exclude");
+            }
+            if (type != null) {
+                conf = conf.with(ScanConfig.TYPE.keyFor(name), type, src + " --type");
+            }
             ObjectNode o = json.createObjectNode();
             jobOptions.forEach((k, v) -> o.set(k, typed(json, v)));
-            scan = new ScanConfig(adhocName, null, null, roots.stream().map(r -> r.toAbsolutePath().normalize()).toList(),
-                    include, exclude, type, o, true, ScanConfig.Fingerprint.METADATA, ScanConfig.Misfire.SKIP, 0, null);
+            conf = conf.with(ScanConfig.OPTIONS.keyFor(name), json.writeValueAsString(o), src + " --option");
         }
         if (resultTimeoutMinutes > 0) {
-            scan = new ScanConfig(scan.name(), scan.cron(), scan.timeZone(), scan.roots(), scan.include(), scan.exclude(),
-                    scan.type(), scan.options(), scan.incremental(), scan.fingerprint(), scan.misfire(),
-                    scan.timeoutSeconds(), Duration.ofMinutes(resultTimeoutMinutes));
+            conf = conf.with(ScanConfig.RESULT_TIMEOUT.keyFor(name), Long.toString(resultTimeoutMinutes),
+                    "command line --result-timeout");
         }
+        ScanConfig scan = ScanConfig.from(conf, name);
         Map<String, Object> client = new LinkedHashMap<>(Engine.clientProps(cfg));
         client.put("bootstrap.servers", options.clientBootstrap(cfg));
-        Path reports = ScanConfig.reportsDir(props, System.getenv());
+        Path reports = conf.get(EngineConfig.REPORTS_DIR);
         try (ResultIndex done = new ResultIndex(client, cfg.topics().results());
              KafkaProducer<String, byte[]> producer = new KafkaProducer<>(client, new StringSerializer(), new ByteArraySerializer())) {
             if (!done.awaitCaughtUp(Duration.ofMinutes(2))) {

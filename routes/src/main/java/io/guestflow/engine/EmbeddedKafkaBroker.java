@@ -65,6 +65,19 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
      * @param overrides extra/overriding broker properties (applied last)
      */
     public static EmbeddedKafkaBroker start(Path dataDir, Map<String, String> overrides) {
+        return start(dataDir, overrides, 0, 0);
+    }
+
+    /**
+     * A broker on fixed loopback ports, so that one stopped and started again on
+     * the same data comes back at the same address (clients reconnect by themselves).
+     */
+    public static EmbeddedKafkaBroker startOnPorts(Path dataDir, int brokerPort, int controllerPort) {
+        return start(dataDir, Map.of(), brokerPort, controllerPort);
+    }
+
+    private static EmbeddedKafkaBroker start(Path dataDir, Map<String, String> overrides, int fixedBrokerPort,
+                                             int fixedControllerPort) {
         long t0 = System.nanoTime();
         Path dir = dataDir.toAbsolutePath().normalize();
         try {
@@ -76,8 +89,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         // Free ports can be stolen between probe and bind -> retry a few times with new ports.
         RuntimeException last = null;
         for (int attempt = 1; attempt <= 3; attempt++) {
-            int brokerPort = freePort();
-            int controllerPort = freePort();
+            int brokerPort = fixedBrokerPort > 0 ? fixedBrokerPort : freePort();
+            int controllerPort = fixedControllerPort > 0 ? fixedControllerPort : freePort();
             while (controllerPort == brokerPort) {
                 controllerPort = freePort();
             }

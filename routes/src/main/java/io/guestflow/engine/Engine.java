@@ -3,7 +3,14 @@ package io.guestflow.engine;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import io.guestflow.management.BrokerProbe;
+import io.guestflow.management.EngineMetrics;
+import io.guestflow.management.HealthChecks;
+import io.guestflow.management.ManagementServer;
 import io.guestflow.pool.HandlePool;
+import io.guestflow.pool.PoolMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.guestflow.processors.job.JobParser;
 import io.guestflow.processors.job.OperationRegistry;
 import io.guestflow.processors.job.PathPolicy;
@@ -50,9 +57,21 @@ public final class Engine implements AutoCloseable {
     private final HandlePool pool;
     private final CamelContext camel;
     private final ScanRunner scans;
+    private final BrokerProbe probe;
+    private final ManagementServer management;
+    private final HealthChecks health;
+    private final PrometheusMeterRegistry registry;
+    private final HealthChecks.Check engineCheck;
 
     private Engine(EngineConfig config, EmbeddedKafkaBroker broker, Producer<String, byte[]> producer,
-                   ResultIndex results, HandlePool pool, CamelContext camel, ScanRunner scans) {
+                   ResultIndex results, HandlePool pool, CamelContext camel, ScanRunner scans, BrokerProbe probe,
+                   ManagementServer management, HealthChecks health, PrometheusMeterRegistry registry,
+                   HealthChecks.Check engineCheck) {
+        this.probe = probe;
+        this.management = management;
+        this.health = health;
+        this.registry = registry;
+        this.engineCheck = engineCheck;
         this.scans = scans;
         this.config = config;
         this.broker = broker;
@@ -78,7 +97,21 @@ public final class Engine implements AutoCloseable {
     public static Engine start(EngineConfig cfg, List<ScanConfig> scanConfigs, Path reportsDir) throws Exception {
         EmbeddedKafkaBroker broker = null;
         List<AutoCloseable> started = new ArrayList<>();
+        // the management endpoint is up first, so that probes see the engine start (not ready yet) and why
+        HealthChecks health = new HealthChecks();
+        HealthChecks.Check engineCheck = health.readiness("engine");
+        for (String part : List.of("broker", "topics", "dedup-index", "pool", "scans")) {
+            health.readiness(part);
+        }
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        EngineMetrics metrics = new EngineMetrics(registry);
+        metrics.bindHealth(health);
         try {
+            ManagementServer management = null;
+            if (cfg.managementPort() > 0) {
+                management = ManagementServer.start(cfg.managementHost(), cfg.managementPort(), health, registry);
+                started.add(management);
+            }
             if (cfg.embedded()) {
                 broker = EmbeddedKafkaBroker.start(cfg.dataDir());
                 started.add(broker);
@@ -89,27 +122,45 @@ public final class Engine implements AutoCloseable {
             Files.createDirectories(cfg.imageRoot());
             Files.createDirectories(cfg.outputRoot());
             ensureTopics(cfg);
+            EngineConfig.Topics t = cfg.topics();
+            BrokerProbe probe = new BrokerProbe(clientProps(cfg), List.of(t.jobs(), t.results(), t.log(), t.journal(), t.dlq()),
+                    cfg.groupId(), health, metrics, Duration.ofSeconds(5));
+            started.add(probe);
             ObjectMapper json = json();
             Producer<String, byte[]> producer = new KafkaProducer<>(producerProps(cfg), new StringSerializer(),
                     new ByteArraySerializer());
             started.add(producer);
             ResultIndex results = new ResultIndex(clientProps(cfg), cfg.topics().results());
             started.add(results);
+            String resultsTopic = cfg.topics().results();
+            health.readiness("dedup-index").pullFrom(() -> results.caughtUp()
+                    ? HealthChecks.Status.up(results.size() + " job(s) with a result known")
+                    : HealthChecks.Status.down(results.stoppedBecause() != null
+                            ? "stopped following " + resultsTopic + ": " + results.stoppedBecause()
+                            : "reading the results topic " + resultsTopic));
+            metrics.bindDedupIndex(results::size);
+            // an index that stopped following the topic stays stopped: a restart cures it
+            health.liveness("dedup-index-follower").pullFrom(() -> results.stoppedBecause() == null
+                    ? HealthChecks.Status.up("following " + resultsTopic)
+                    : HealthChecks.Status.down("stopped following " + resultsTopic + ": " + results.stoppedBecause()));
             if (!results.awaitCaughtUp(Duration.ofMinutes(2))) {
                 throw new IllegalStateException("could not read the results topic " + cfg.topics().results());
             }
             HandlePool pool = new HandlePool(cfg.pool());
             started.add(pool);
+            health.readiness("pool").pullFrom(() -> poolStatus(pool));
+            metrics.bindPool(pool);
             String journalTopic = cfg.topics().journal();
-            OperationRegistry registry = OperationRegistry.defaults(cfg.sysprepHostScripts(),
-                    job -> new KafkaJournalSink(producer, journalTopic, job.jobId(), json));
-            EventPublisher events = new EventPublisher(producer, cfg.topics().log(), cfg.instanceId(), json);
-            JobRunner runner = new JobRunner(cfg, pool, registry, events);
+            OperationRegistry operations = OperationRegistry.defaults(cfg.sysprepHostScripts(),
+                    job -> new KafkaJournalSink(producer, journalTopic, job.jobId(), json, metrics));
+            EventPublisher events = new EventPublisher(producer, cfg.topics().log(), cfg.instanceId(), json, metrics);
+            JobRunner runner = new JobRunner(cfg, pool, operations, events);
             CamelContext camel = new DefaultCamelContext();
             // a stop lets running jobs finish within the pool's grace period, then the pool kills them
             camel.getShutdownStrategy().setTimeout(cfg.pool().shutdownGrace().toSeconds() + 5);
-            camel.addRoutes(new JobRoutes(cfg, new JobParser(registry), new PathPolicy(cfg.imageRoot(), cfg.outputRoot()),
-                    results, runner, new InspectBatchRunner(cfg, pool, runner, events), events, producer, json));
+            camel.addRoutes(new JobRoutes(cfg, new JobParser(operations), new PathPolicy(cfg.imageRoot(), cfg.outputRoot()),
+                    results, runner, new InspectBatchRunner(cfg, pool, runner, events, metrics), events, producer, json,
+                    metrics));
             ScanRunner scans = null;
             if (!scanConfigs.isEmpty()) {
                 scans = new ScanRunner(producer, clientProps(cfg), cfg.topics().jobs(), cfg.topics().results(), reportsDir,
@@ -120,10 +171,13 @@ public final class Engine implements AutoCloseable {
                         .toList(), reportsDir);
             }
             camel.start();
+            health.readiness("scans").pullFrom(() -> scansStatus(camel, scanConfigs));
             LOG.info("engine {} consuming {} with {} consumer(s), {} appliance(s) at once, up to {} inspect job(s) per appliance;"
                     + " images under {}, outputs under {}", cfg.instanceId(), cfg.topics().jobs(), cfg.effectiveConsumers(),
                     pool.capacity(), cfg.inspectBatchSize(), cfg.imageRoot(), cfg.outputRoot());
-            return new Engine(cfg, broker, producer, results, pool, camel, scans);
+            engineCheck.up("consuming " + cfg.topics().jobs());
+            return new Engine(cfg, broker, producer, results, pool, camel, scans, probe, management, health, registry,
+                    engineCheck);
         } catch (Exception e) {
             for (int i = started.size() - 1; i >= 0; i--) {
                 try {
@@ -136,6 +190,35 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** Usable: not shutting down, and appliances still start (three failed launches in a row say they do not). */
+    private static HealthChecks.Status poolStatus(HandlePool pool) {
+        if (pool.isClosing()) {
+            return HealthChecks.Status.down("the pool is shutting down");
+        }
+        int failed = pool.consecutiveLaunchFailures();
+        if (failed >= 3) {
+            return HealthChecks.Status.down("the last " + failed + " appliance launches failed: " + pool.lastLaunchFailure());
+        }
+        PoolMetrics m = pool.metrics();
+        return HealthChecks.Status.up(m.busy() + " of " + m.capacity() + " appliance slot(s) busy, " + m.waiting() + " waiting");
+    }
+
+    /** Every scan with a cron has its Quartz route started. */
+    private static HealthChecks.Status scansStatus(CamelContext camel, List<ScanConfig> scans) {
+        List<String> scheduled = new ArrayList<>();
+        for (ScanConfig s : scans) {
+            if (s.cron() == null) {
+                continue;
+            }
+            org.apache.camel.ServiceStatus st = camel.getRouteController().getRouteStatus("guestflow-scan-" + s.name());
+            if (st == null || !st.isStarted()) {
+                return HealthChecks.Status.down("scan " + s.name() + " is not scheduled (" + st + ")");
+            }
+            scheduled.add(s.name());
+        }
+        return HealthChecks.Status.up(scheduled.isEmpty() ? "no scheduled scans" : "scheduled: " + scheduled);
+    }
+
     public EngineConfig config() {
         return config;
     }
@@ -146,6 +229,21 @@ public final class Engine implements AutoCloseable {
 
     public HandlePool pool() {
         return pool;
+    }
+
+    /** The readiness and liveness checks the parts report into. */
+    public HealthChecks health() {
+        return health;
+    }
+
+    /** The metrics /metrics serves. */
+    public PrometheusMeterRegistry metrics() {
+        return registry;
+    }
+
+    /** The port the management endpoint listens on; 0 when it is off. */
+    public int managementPort() {
+        return management == null ? 0 : management.port();
     }
 
     /** Common client settings: bootstrap servers plus every kafka.* pass-through property. */
@@ -202,16 +300,21 @@ public final class Engine implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
+        engineCheck.down("stopping");
         if (scans != null) {
             // a run waiting for results would otherwise hold the Quartz thread through the shutdown
             scans.close();
         }
         camel.stop();
         pool.shutdown(config.pool().shutdownGrace());
+        probe.close();
         results.close();
         producer.close(Duration.ofSeconds(10));
         if (broker != null) {
             broker.close();
+        }
+        if (management != null) {
+            management.close();
         }
     }
 }

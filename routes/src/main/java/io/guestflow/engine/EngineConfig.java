@@ -1,18 +1,22 @@
 package io.guestflow.engine;
 
+import io.guestflow.config.GuestflowConfig;
 import io.guestflow.pool.PoolConfig;
+import io.guestflow.settings.Configuration;
+import io.guestflow.settings.Setting;
+import io.guestflow.settings.SettingGroup;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.Locale;
+import java.util.List;
 import java.util.Map;
 
 /**
- * Typed settings of the engine ({@code guestflow.*} in
- * {@code config/application.properties}); every key can be overridden by
- * its environment variable ({@code guestflow.engine.group-id} →
- * {@code GUESTFLOW_ENGINE_GROUP_ID}). Keys under {@code kafka.} pass through
- * to every Kafka client unchanged (SASL, TLS, ...).
+ * Typed settings of the engine ({@code guestflow.engine.*}), each declared
+ * once below (key, type, default, description, rules) and listed in
+ * {@link #SETTINGS}; {@link io.guestflow.config.GuestflowConfig} puts them
+ * in the catalog with the pool's, the scans' and the logging settings.
+ * Keys under {@code kafka.} pass through to every Kafka client without the
+ * prefix (SASL, TLS, ...).
  *
  * @param bootstrapServers empty: start the embedded single-node broker
  * @param dataDir          the embedded broker's storage
@@ -23,12 +27,14 @@ import java.util.Map;
  * @param sysprepHostScripts whether sysprep jobs may run their {@code scripts} on this host (off: rejected)
  * @param inspectBatchSize  most inspect jobs inspected on one shared appliance; 1: batching off
  * @param inspectBatchWait  with batching on, how long a consumer waits for more jobs to join the ones it has
+ * @param managementPort    port of /health/live, /health/ready and /metrics; 0: off
+ * @param managementHost    address the management endpoint listens on
  */
 public record EngineConfig(String bootstrapServers, String groupId, Topics topics, int consumers, int maxAttempts,
                            Duration retryBackoff, Duration maxJobTimeout, Path imageRoot, Path outputRoot,
                            Path dataDir, int jobPartitions, Duration pollTimeout, String instanceId,
                            Map<String, String> kafka, PoolConfig pool, boolean sysprepHostScripts,
-                           int inspectBatchSize, Duration inspectBatchWait) {
+                           int inspectBatchSize, Duration inspectBatchWait, int managementPort, String managementHost) {
 
     public EngineConfig {
         if (inspectBatchSize < 1) {
@@ -41,6 +47,91 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
     }
 
     public static final String PREFIX = "guestflow.engine.";
+
+    public static final Setting<String> BOOTSTRAP_SERVERS = Setting.of(PREFIX + "bootstrap-servers", Setting.STRING)
+            .withDescription("Kafka cluster (host:port,...). Empty: start the embedded single-node KRaft broker"
+                    + " in-process (storage in data-dir; its address is written there for submit and tail).");
+    public static final Setting<Path> DATA_DIR = Setting.of(PREFIX + "data-dir", Setting.PATH)
+            .withDefault("${user.home}/.guestflow/kafka")
+            .withDescription("The embedded broker's storage.");
+    public static final Setting<String> GROUP_ID = Setting.of(PREFIX + "group-id", Setting.STRING)
+            .withDefault("guestflow")
+            .withDescription("Consumer group of the jobs topic: instances with the same group share its partitions.");
+    public static final Setting<String> TOPIC_JOBS = topic("jobs", "guestflow.jobs", "Jobs (key = jobId).");
+    public static final Setting<String> TOPIC_RESULTS = topic("results", "guestflow.results",
+            "Results (key = jobId), compacted: one result per jobId; also the dedup index.");
+    public static final Setting<String> TOPIC_LOG = topic("log", "guestflow.log", "Job lifecycle and libguestfs events.");
+    public static final Setting<String> TOPIC_JOURNAL = topic("journal", "guestflow.journal", "Guest journal records.");
+    public static final Setting<String> TOPIC_DLQ = topic("dlq", "guestflow.jobs.dlq",
+            "Dead letters: messages that name no valid jobId, with the reason in a header.");
+    public static final Setting<Integer> JOB_PARTITIONS = Setting.of(PREFIX + "job-partitions", Setting.INTEGER)
+            .withDefault("6").must(Setting.atLeast(1), ">= 1")
+            .withDescription("Partitions of the jobs topic when the engine creates it: the most consumers, over all"
+                    + " instances, that can work at once.");
+    public static final Setting<Integer> CONSUMERS = Setting.of(PREFIX + "consumers", Setting.INTEGER)
+            .withDefault("0").must(Setting.atLeast(0), ">= 0")
+            .withDescription("Jobs processed at once by this instance. 0: the pool's capacity.");
+    public static final Setting<Integer> MAX_ATTEMPTS = Setting.of(PREFIX + "max-attempts", Setting.INTEGER)
+            .withDefault("3").must(Setting.atLeast(1), ">= 1")
+            .withDescription("Runs of one job when its appliance fails to launch, crashes or no slot is free; bad"
+                    + " input and timeouts are never retried.");
+    public static final Setting<Duration> RETRY_BACKOFF = Setting.of(PREFIX + "retry-backoff-ms", Setting.MILLIS)
+            .withDefault("5000").must(d -> !d.isNegative(), ">= 0")
+            .withDescription("Wait before the first retry; it doubles each time.");
+    public static final Setting<Duration> MAX_JOB_TIMEOUT = Setting.of(PREFIX + "max-job-timeout-seconds", Setting.SECONDS)
+            .withDefault("14400").must(d -> d.toSeconds() >= 1, ">= 1")
+            .withDescription("The longest timeoutSeconds a job may ask for; sizes max.poll.interval.ms so a consumer"
+                    + " busy with a long job is not thrown out of its group.");
+    public static final Setting<Path> IMAGE_ROOT = Setting.of(PREFIX + "image-root", Setting.PATH)
+            .withDefault("${user.home}/.guestflow/images")
+            .withDescription("Every file:// disk must resolve (symlinks included) under this directory.");
+    public static final Setting<Path> OUTPUT_ROOT = Setting.of(PREFIX + "output-root", Setting.PATH)
+            .withDefault("${user.home}/.guestflow/output")
+            .withDescription("Every output must resolve under this directory.");
+    public static final Setting<Duration> POLL_TIMEOUT = Setting.of(PREFIX + "poll-timeout-ms", Setting.MILLIS)
+            .withDefault("500").must(d -> d.toMillis() >= 1, ">= 1")
+            .withDescription("Poll timeout of the jobs consumers; a stop waits up to this long for them.");
+    public static final Setting<String> INSTANCE_ID = Setting.of(PREFIX + "instance-id", Setting.STRING)
+            .withDescription("Name of this instance in results and event sources. Empty: HOSTNAME-pid.");
+    public static final Setting<Boolean> SYSPREP_HOST_SCRIPTS = Setting.of(PREFIX + "sysprep-host-scripts", Setting.BOOLEAN)
+            .withDefault("false")
+            .withDescription("sysprep's \"script\" operation runs the job's shell commands ON THIS HOST, as the"
+                    + " engine's user, in the FUSE-mounted guest: whoever can write to the jobs topic could then run"
+                    + " anything here. Off: such jobs are REJECTED.");
+    public static final Setting<Integer> INSPECT_BATCH_SIZE = Setting.of(PREFIX + "inspect-batch-size", Setting.INTEGER)
+            .withDefault("8").must(Setting.atLeast(1), ">= 1")
+            .withDescription("Batched inspection: inspect jobs a consumer finds waiting together share one appliance,"
+                    + " up to this many guests per launch (1: off, every job launches its own). Answers never change:"
+                    + " guests whose VG names, filesystem UUIDs or labels collide with another guest's, or whose fstab"
+                    + " names devices such as /dev/sda1 that would be another guest's disk, are inspected alone; each"
+                    + " result says how it ran (\"batch\"). A consumer also takes this many jobs of any type per poll.");
+    public static final Setting<Duration> INSPECT_BATCH_WAIT = Setting.of(PREFIX + "inspect-batch-wait-ms", Setting.MILLIS)
+            .withDefault("20").must(d -> !d.isNegative(), ">= 0")
+            .withDescription("With batching on, jobs that arrived run once no new job came for this long or the batch"
+                    + " is full: the poll timeout of the jobs consumer.");
+    public static final Setting<Path> REPORTS_DIR = Setting.of(PREFIX + "reports-dir", Setting.PATH)
+            .withDefault("${user.home}/.guestflow/reports")
+            .withDescription("Scan reports (report.html, report.csv, report.json) go to <reports-dir>/<scan>/<run id>/;"
+                    + " the previous run's report.json there is what \"new / changed / removed\" is measured against.");
+    public static final Setting<Integer> MANAGEMENT_PORT = Setting.of(PREFIX + "management-port", Setting.INTEGER)
+            .withDefault("9876").must(p -> p >= 0 && p <= 65535, "0-65535")
+            .withDescription("bin/guestflow run serves GET /health/live, /health/ready and /metrics (Prometheus)"
+                    + " on this port. 0: off.");
+    public static final Setting<String> MANAGEMENT_HOST = Setting.of(PREFIX + "management-host", Setting.STRING)
+            .withDefault("0.0.0.0")
+            .withDescription("Address the management endpoint listens on (0.0.0.0: every interface, as probes"
+                    + " from outside a container need; 127.0.0.1: this host only).");
+
+    /** The engine's settings, as documented. */
+    public static final SettingGroup SETTINGS = new SettingGroup("engine (bin/guestflow run)", "",
+            List.of(BOOTSTRAP_SERVERS, DATA_DIR, GROUP_ID, TOPIC_JOBS, TOPIC_RESULTS, TOPIC_LOG, TOPIC_JOURNAL, TOPIC_DLQ,
+                    JOB_PARTITIONS, CONSUMERS, MAX_ATTEMPTS, RETRY_BACKOFF, MAX_JOB_TIMEOUT, IMAGE_ROOT, OUTPUT_ROOT,
+                    POLL_TIMEOUT, INSTANCE_ID, SYSPREP_HOST_SCRIPTS, INSPECT_BATCH_SIZE, INSPECT_BATCH_WAIT, REPORTS_DIR,
+                    MANAGEMENT_PORT, MANAGEMENT_HOST));
+
+    private static Setting<String> topic(String name, String dflt, String description) {
+        return Setting.of(PREFIX + "topic." + name, Setting.STRING).withDefault(dflt).withDescription(description);
+    }
 
     public boolean embedded() {
         return bootstrapServers == null || bootstrapServers.isBlank();
@@ -64,92 +155,51 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
         return consumers > 0 ? consumers : pool.effectiveMaxAppliances();
     }
 
+    /**
+     * The engine's settings from properties (a file's keys) and the
+     * environment, checked against every declared setting: unknown keys are
+     * errors.
+     */
     public static EngineConfig from(Map<String, String> props, Map<String, String> env) {
-        Map<String, String> all = new LinkedHashMap<>(props);
-        // environment wins over the file
-        for (String key : Map.copyOf(all).keySet()) {
-            String v = env.get(envName(key));
-            if (v != null) {
-                all.put(key, v);
-            }
-        }
-        String[] known = {"bootstrap-servers", "group-id", "topic.jobs", "topic.results", "topic.log", "topic.journal",
-            "topic.dlq", "consumers", "max-attempts", "retry-backoff-ms", "max-job-timeout-seconds", "image-root",
-            "output-root", "data-dir", "job-partitions", "poll-timeout-ms", "instance-id", "sysprep-host-scripts",
-            "inspect-batch-size", "inspect-batch-wait-ms"};
-        for (String k : known) {
-            String v = env.get(envName(PREFIX + k));
-            if (v != null) {
-                all.put(PREFIX + k, v);
-            }
-        }
-        Map<String, String> kafka = new LinkedHashMap<>();
-        all.forEach((k, v) -> {
-            if (k.startsWith("kafka.") && v != null && !v.isBlank()) {
-                kafka.put(k.substring("kafka.".length()), v);
-            }
-        });
-        Path home = Path.of(System.getProperty("user.home"), ".guestflow");
-        try {
-            return new EngineConfig(
-                    str(all, "bootstrap-servers", ""),
-                    str(all, "group-id", "guestflow"),
-                    new Topics(str(all, "topic.jobs", "guestflow.jobs"), str(all, "topic.results", "guestflow.results"),
-                            str(all, "topic.log", "guestflow.log"), str(all, "topic.journal", "guestflow.journal"),
-                            str(all, "topic.dlq", "guestflow.jobs.dlq")),
-                    Integer.parseInt(str(all, "consumers", "0")),
-                    Integer.parseInt(str(all, "max-attempts", "3")),
-                    Duration.ofMillis(Long.parseLong(str(all, "retry-backoff-ms", "5000"))),
-                    Duration.ofSeconds(Long.parseLong(str(all, "max-job-timeout-seconds", "14400"))),
-                    Path.of(str(all, "image-root", home.resolve("images").toString())),
-                    Path.of(str(all, "output-root", home.resolve("output").toString())),
-                    Path.of(str(all, "data-dir", home.resolve("kafka").toString())),
-                    Integer.parseInt(str(all, "job-partitions", "6")),
-                    Duration.ofMillis(Long.parseLong(str(all, "poll-timeout-ms", "500"))),
-                    str(all, "instance-id", defaultInstanceId()),
-                    Map.copyOf(kafka),
-                    PoolConfig.fromProperties(all, env),
-                    bool(str(all, "sysprep-host-scripts", "false")),
-                    Integer.parseInt(str(all, "inspect-batch-size", "8")),
-                    Duration.ofMillis(Long.parseLong(str(all, "inspect-batch-wait-ms", "20"))));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("bad number in " + PREFIX + "* settings: " + e.getMessage(), e);
-        }
+        return from(GuestflowConfig.load(props, "properties", env));
+    }
+
+    public static EngineConfig from(Configuration c) {
+        String instanceId = c.get(INSTANCE_ID);
+        return new EngineConfig(
+                c.get(BOOTSTRAP_SERVERS) == null ? "" : c.get(BOOTSTRAP_SERVERS),
+                c.get(GROUP_ID),
+                new Topics(c.get(TOPIC_JOBS), c.get(TOPIC_RESULTS), c.get(TOPIC_LOG), c.get(TOPIC_JOURNAL), c.get(TOPIC_DLQ)),
+                c.get(CONSUMERS), c.get(MAX_ATTEMPTS), c.get(RETRY_BACKOFF), c.get(MAX_JOB_TIMEOUT),
+                c.get(IMAGE_ROOT), c.get(OUTPUT_ROOT), c.get(DATA_DIR), c.get(JOB_PARTITIONS), c.get(POLL_TIMEOUT),
+                instanceId == null ? defaultInstanceId() : instanceId,
+                Map.copyOf(c.passedThrough(GuestflowConfig.KAFKA_PREFIX)),
+                PoolConfig.from(c), c.get(SYSPREP_HOST_SCRIPTS), c.get(INSPECT_BATCH_SIZE), c.get(INSPECT_BATCH_WAIT),
+                c.get(MANAGEMENT_PORT), c.get(MANAGEMENT_HOST));
     }
 
     public EngineConfig withBootstrapServers(String servers) {
         return new EngineConfig(servers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout, imageRoot,
                 outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts,
-                inspectBatchSize, inspectBatchWait);
+                inspectBatchSize, inspectBatchWait, managementPort, managementHost);
     }
 
     public EngineConfig withPool(PoolConfig p) {
         return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
                 imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, p, sysprepHostScripts,
-                inspectBatchSize, inspectBatchWait);
+                inspectBatchSize, inspectBatchWait, managementPort, managementHost);
     }
 
     public EngineConfig withInspectBatchSize(int size) {
         return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
                 imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts,
-                size, inspectBatchWait);
+                size, inspectBatchWait, managementPort, managementHost);
     }
 
-    private static boolean bool(String v) {
-        if (!v.equals("true") && !v.equals("false")) {
-            throw new IllegalArgumentException(PREFIX + "sysprep-host-scripts must be true or false, got " + v);
-        }
-        return Boolean.parseBoolean(v);
-    }
-
-    static String envName(String key) {
-        return key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
-    }
-
-    private static String str(Map<String, String> all, String key, String dflt) {
-        String v = all.get(PREFIX + key);
-        // the shipped properties name paths under ${user.home}
-        return v == null || v.isBlank() ? dflt : v.trim().replace("${user.home}", System.getProperty("user.home"));
+    public EngineConfig withManagementPort(int port) {
+        return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
+                imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts,
+                inspectBatchSize, inspectBatchWait, port, managementHost);
     }
 
     private static String defaultInstanceId() {

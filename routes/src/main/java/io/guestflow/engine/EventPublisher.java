@@ -35,11 +35,19 @@ public final class EventPublisher {
     /** Jobs whose appliance is booting: the calls launch makes itself are not steps. */
     private final Set<String> launching = ConcurrentHashMap.newKeySet();
 
+    private final io.guestflow.management.EngineMetrics metrics;
+
     public EventPublisher(Producer<String, byte[]> producer, String topic, String instanceId, ObjectMapper json) {
+        this(producer, topic, instanceId, json, io.guestflow.management.EngineMetrics.none());
+    }
+
+    public EventPublisher(Producer<String, byte[]> producer, String topic, String instanceId, ObjectMapper json,
+                          io.guestflow.management.EngineMetrics metrics) {
         this.producer = producer;
         this.topic = topic;
         this.source = "guestflow/" + instanceId;
         this.json = json;
+        this.metrics = metrics;
     }
 
     /** A job lifecycle event: accepted, started, progress, succeeded, failed, retrying, rejected, skipped. */
@@ -114,9 +122,12 @@ public final class EventPublisher {
         env.set("data", json.valueToTree(data));
         try {
             byte[] bytes = json.writeValueAsString(env).getBytes(StandardCharsets.UTF_8);
+            String kind = type.startsWith("io.guestflow.job.") ? "lifecycle" : "libguestfs";
             producer.send(new ProducerRecord<>(topic, jobId, bytes), (md, ex) -> {
                 if (ex != null) {
                     LOG.warn("cannot publish event {} of job {}: {}", type, jobId, ex.getMessage());
+                } else {
+                    metrics.eventPublished(kind);
                 }
             });
         } catch (Exception ex) {

@@ -50,7 +50,11 @@ final class InspectBatchRunner {
     private final JobRunner runner;
     private final EventPublisher events;
 
-    InspectBatchRunner(EngineConfig config, HandlePool pool, JobRunner runner, EventPublisher events) {
+    private final io.guestflow.management.EngineMetrics metrics;
+
+    InspectBatchRunner(EngineConfig config, HandlePool pool, JobRunner runner, EventPublisher events,
+                       io.guestflow.management.EngineMetrics metrics) {
+        this.metrics = metrics;
         this.config = config;
         this.pool = pool;
         this.runner = runner;
@@ -150,9 +154,13 @@ final class InspectBatchRunner {
         boolean[] answered = new boolean[n];
         boolean debugEvents = config.pool().verbose() || config.pool().trace();
         String batchId = "batch-of-" + n + "-" + sharing.get(0).job().jobId();
-        try (HandlePool.Lease lease = pool.lease(batchId)) {
+        // lines about the shared appliance are about every job on it
+        try (JobLogContext ignoredContext = JobLogContext.of(String.join(",",
+                     sharing.stream().map(q -> q.job().jobId()).toList()), "inspect");
+             HandlePool.Lease lease = pool.lease(batchId)) {
             ApplianceHandle h = lease.launch(drives,
                     e -> sharing.forEach(q -> events.libguestfs(q.job().jobId(), e, debugEvents)), false);
+            metrics.sharedLaunch(n, h.launchMillis());
             long runStart = System.nanoTime();
             for (Queued q : sharing) {
                 events.lifecycle(q.job().jobId(), "started", Map.of("attempt", 1, "launchMillis", h.launchMillis(),

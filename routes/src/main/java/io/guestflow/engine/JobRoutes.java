@@ -1,6 +1,7 @@
 package io.guestflow.engine;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guestflow.management.EngineMetrics;
 import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobParser;
 import io.guestflow.processors.job.JobRejectedException;
@@ -52,10 +53,12 @@ public final class JobRoutes extends RouteBuilder {
     private final ObjectMapper json;
     private final InspectBatchCollector collector;
     private final InspectBatchRunner batches;
+    private final EngineMetrics metrics;
 
     public JobRoutes(EngineConfig config, JobParser parser, PathPolicy paths, ResultIndex results, JobRunner runner,
                      InspectBatchRunner batches, EventPublisher events, Producer<String, byte[]> producer,
-                     ObjectMapper json) {
+                     ObjectMapper json, EngineMetrics metrics) {
+        this.metrics = metrics;
         this.config = config;
         this.parser = parser;
         this.paths = paths;
@@ -83,6 +86,9 @@ public final class JobRoutes extends RouteBuilder {
         Set<String> inThisPoll = new HashSet<>();
         for (Exchange rec : records) {
             parseAndValidate(rec);
+            // the lines about this record name its job (a failure leaves them to the error handler's line too)
+            JobLogContext logContext = JobLogContext.of(rec.getProperty(JOB, String.class),
+                    rec.getIn().getBody() instanceof Job j ? j.type() : null);
             if (rec.getProperty(DEAD_LETTER) != null) {
                 deadLetter(rec);
             } else if (rec.getProperty(RESULT) != null) {
@@ -97,6 +103,7 @@ public final class JobRoutes extends RouteBuilder {
                 accepted.add(new InspectBatchCollector.Queued(rec.getIn().getBody(Job.class),
                         rec.getProperty("queuedAt", Instant.class), rec.getProperty("receivedAt", Instant.class)));
             }
+            logContext.close();
         }
         for (List<InspectBatchCollector.Queued> unit : collector.units(accepted)) {
             if (unit.size() == 1) {
@@ -161,6 +168,7 @@ public final class JobRoutes extends RouteBuilder {
                 + ex.getIn().getHeader(KafkaConstants.PARTITION) + "/" + ex.getIn().getHeader(KafkaConstants.OFFSET))
                 .getBytes(StandardCharsets.UTF_8)));
         producer.send(rec).get();
+        metrics.deadLettered();
         LOG.warn("dead-lettered a message from {}: {}", config.topics().jobs(), reason);
     }
 
@@ -179,6 +187,7 @@ public final class JobRoutes extends RouteBuilder {
 
     private void skip(Exchange ex, String reason) {
         Job job = ex.getIn().getBody(Job.class);
+        metrics.jobSkipped();
         LOG.info("job {} not run again: {}", job.jobId(), reason);
         events.lifecycle(job.jobId(), "skipped", Map.of("reason", reason));
     }
@@ -194,8 +203,15 @@ public final class JobRoutes extends RouteBuilder {
         if (r == null) {
             return; // an invalid redelivery of a job that already has its result
         }
+        try (JobLogContext ignored = JobLogContext.of(r.jobId(), r.type())) {
+            publishLogged(r);
+        }
+    }
+
+    private void publishLogged(JobResult r) throws Exception {
         producer.send(new ProducerRecord<>(config.topics().results(), r.jobId(), json.writeValueAsBytes(r))).get();
         results.add(r.jobId());
+        metrics.jobFinished(r);
         switch (r.status()) {
             case SUCCEEDED -> events.lifecycle(r.jobId(), "succeeded", Map.of("attempts", r.attempts()));
             case FAILED -> events.lifecycle(r.jobId(), "failed", Map.of("code", r.error().code(), "message", r.error().message()));

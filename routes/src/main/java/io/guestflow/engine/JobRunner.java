@@ -43,6 +43,12 @@ public final class JobRunner {
     }
 
     public JobResult run(Job job, Instant queuedAt, Instant receivedAt) {
+        try (JobLogContext ignored = JobLogContext.of(job.jobId(), job.type())) {
+            return runLogged(job, queuedAt, receivedAt);
+        }
+    }
+
+    private JobResult runLogged(Job job, Instant queuedAt, Instant receivedAt) {
         JobOperation op = registry.get(job.type());
         // debug messages and trace are published when the job asks or the configuration turned them on
         boolean debugEvents = job.debug() || config.pool().verbose() || config.pool().trace();

@@ -31,7 +31,11 @@ final class KafkaJournalSink implements JournalSink {
     private final Semaphore inFlight = new Semaphore(MAX_IN_FLIGHT);
     private final AtomicReference<Exception> failure = new AtomicReference<>();
 
-    KafkaJournalSink(Producer<String, byte[]> producer, String topic, String jobId, ObjectMapper json) {
+    private final io.guestflow.management.EngineMetrics metrics;
+
+    KafkaJournalSink(Producer<String, byte[]> producer, String topic, String jobId, ObjectMapper json,
+                     io.guestflow.management.EngineMetrics metrics) {
+        this.metrics = metrics;
         this.producer = producer;
         this.topic = topic;
         this.jobId = jobId;
@@ -47,6 +51,8 @@ final class KafkaJournalSink implements JournalSink {
             producer.send(new ProducerRecord<>(topic, jobId, bytes), (md, ex) -> {
                 if (ex != null) {
                     failure.compareAndSet(null, ex);
+                } else {
+                    metrics.journalRecordPublished();
                 }
                 inFlight.release();
             });

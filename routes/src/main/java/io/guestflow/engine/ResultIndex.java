@@ -32,6 +32,7 @@ public final class ResultIndex implements AutoCloseable {
     private final Thread thread;
     private final CountDownLatch caughtUp = new CountDownLatch(1);
     private volatile boolean running = true;
+    private volatile String stoppedBecause;
 
     public ResultIndex(Map<String, Object> clientProps, String topic) {
         Properties p = new Properties();
@@ -64,6 +65,7 @@ public final class ResultIndex implements AutoCloseable {
         } catch (WakeupException e) {
             // closing
         } catch (Exception e) {
+            stoppedBecause = e.toString();
             LOG.error("result index stopped: {}", e.toString());
         } finally {
             caughtUp.countDown();
@@ -74,6 +76,21 @@ public final class ResultIndex implements AutoCloseable {
     /** Waits until the topic's existing results are read. */
     public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
         return caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Whether the existing results are read and the index still follows the topic. */
+    public boolean caughtUp() {
+        return caughtUp.getCount() == 0 && stoppedBecause == null;
+    }
+
+    /** Why the index stopped following the topic, or null. */
+    public String stoppedBecause() {
+        return stoppedBecause;
+    }
+
+    /** JobIds known to have a result. */
+    public int size() {
+        return done.size();
     }
 
     public boolean hasResult(String jobId) {

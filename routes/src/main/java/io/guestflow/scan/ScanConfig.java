@@ -1,16 +1,18 @@
 package io.guestflow.scan;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.guestflow.config.GuestflowConfig;
+import io.guestflow.engine.EngineConfig;
+import io.guestflow.settings.Configuration;
+import io.guestflow.settings.Setting;
+import io.guestflow.settings.SettingGroup;
 import java.nio.file.Path;
 import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.ZoneId;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.regex.Pattern;
 import org.quartz.CronExpression;
 
@@ -59,126 +61,133 @@ public record ScanConfig(String name, String cron, ZoneId timeZone, List<Path> r
         roots = List.copyOf(roots);
         include = include == null || include.isEmpty() ? DEFAULT_INCLUDE : List.copyOf(include);
         exclude = exclude == null ? List.of() : List.copyOf(exclude);
-        if (type == null || type.isBlank()) {
-            type = "inspect";
-        }
-        if (timeZone == null) {
-            timeZone = ZoneId.systemDefault();
-        }
-        if (timeoutSeconds <= 0) {
-            timeoutSeconds = 1800;
-        }
-        if (resultTimeout == null) {
-            resultTimeout = Duration.ofHours(24);
-        }
+        // the defaults are the declared settings' (below); a scan is built from a configuration
+        java.util.Objects.requireNonNull(type, "type");
+        java.util.Objects.requireNonNull(timeZone, "timeZone");
+        java.util.Objects.requireNonNull(resultTimeout, "resultTimeout");
+        java.util.Objects.requireNonNull(options, "options");
     }
+
+    private static final String SCAN = "guestflow.scan." + Setting.NAME_PART + ".";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public static final Setting<String> CRON = Setting.of(SCAN + "cron", Setting.STRING)
+            .must(CronExpression::isValidExpression, "a Quartz cron expression")
+            .withDescription("When the scan fires, as a Quartz cron expression (seconds minutes hours day-of-month"
+                    + " month day-of-week [year]): \"0 0 2 * * ?\" = 02:00 every day,"
+                    + " \"0 30 1 ? * MON-FRI\" = 01:30 on weekdays. No cron: only on demand (bin/guestflow scan NAME).");
+    public static final Setting<ZoneId> TIME_ZONE = Setting.of(SCAN + "time-zone", Setting.type("time zone", z -> {
+        try {
+            return ZoneId.of(z);
+        } catch (DateTimeException e) {
+            throw new IllegalArgumentException("unknown time zone '" + z + "'");
+        }
+    })).withDescription("Zone of the cron, e.g. Europe/Paris or UTC. Default: the host's.");
+    public static final Setting<List<Path>> ROOTS = Setting.of(SCAN + "roots", Setting.PATHS)
+            .withDescription("Directories walked recursively (comma-separated); they must lie under"
+                    + " guestflow.engine.image-root or the jobs are REJECTED. A scan is declared by this key.");
+    public static final Setting<List<String>> INCLUDE = Setting.of(SCAN + "include", Setting.LIST)
+            .withDefault(String.join(",", DEFAULT_INCLUDE))
+            .withDescription("Globs an image must match; a glob without '/' matches the file name at any depth,"
+                    + " one with '/' the path under its root (golden/**).");
+    public static final Setting<List<String>> EXCLUDE = Setting.of(SCAN + "exclude", Setting.LIST)
+            .withDescription("Globs that drop an image even when included.");
+    public static final Setting<String> TYPE = Setting.of(SCAN + "type", Setting.STRING).withDefault("inspect")
+            .withDescription("The job type run on every image.");
+    public static final Setting<ObjectNode> OPTIONS = Setting.of(SCAN + "options", Setting.type("JSON object", o -> {
+        try {
+            if (JSON.readTree(o) instanceof ObjectNode n) {
+                return n;
+            }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException("options is not JSON: " + e.getOriginalMessage());
+        }
+        throw new IllegalArgumentException("options must be a JSON object, got " + o);
+    })).withDefault("{}").withDescription("That job type's options for every image.");
+    public static final Setting<Integer> TIMEOUT_SECONDS = Setting.of(SCAN + "timeout-seconds", Setting.INTEGER)
+            .withDefault("1800").must(Setting.atLeast(1), ">= 1")
+            .withDescription("timeoutSeconds of each job.");
+    public static final Setting<Boolean> INCREMENTAL = Setting.of(SCAN + "incremental", Setting.BOOLEAN)
+            .withDefault("true")
+            .withDescription("true: an image's job id is scan + path + fingerprint, so an unchanged image is not run"
+                    + " again (its last result is reused in the report); false: every fire runs every image.");
+    public static final Setting<Fingerprint> FINGERPRINT = Setting.of(SCAN + "fingerprint",
+                    Setting.choice(Fingerprint.class)).withDefault("metadata")
+            .withDescription("metadata: size, mtime, inode; sha256 reads every image on every fire (a touch without a"
+                    + " content change is then not a change).");
+    public static final Setting<Misfire> MISFIRE = Setting.of(SCAN + "misfire", Setting.choice(Misfire.class))
+            .withDefault("fire-once-now")
+            .withDescription("A fire missed while no engine ran: fire-once-now runs once at start, under the latest"
+                    + " missed fire's run id; skip waits for the next.");
+    public static final Setting<Duration> RESULT_TIMEOUT = Setting.of(SCAN + "result-timeout-minutes", Setting.MINUTES)
+            .withDefault("1440").must(d -> d.toMinutes() >= 1, ">= 1")
+            .withDescription("How long a run waits for its results; images still without one are reported as NO_RESULT.");
+
+    /** The keys of one scan, {@code <name>} being the scan's name. */
+    public static final SettingGroup SETTINGS = new SettingGroup("scheduled fleet scans",
+            "bin/guestflow run fires every scan that has a cron; bin/guestflow scan NAME runs one now. A scan is"
+                    + " declared by its roots key; every other key has a default. Several engine instances may declare"
+                    + " the same scan: the run id is the fire's scheduled time and job ids are deterministic, so each"
+                    + " image runs once and the instances write the same report. From the environment:"
+                    + " GUESTFLOW_SCAN_NIGHTLY_ROOTS declares the scan nightly.",
+            List.of(CRON, TIME_ZONE, ROOTS, INCLUDE, EXCLUDE, TYPE, OPTIONS, TIMEOUT_SECONDS, INCREMENTAL, FINGERPRINT,
+                    MISFIRE, RESULT_TIMEOUT),
+            List.of("guestflow.scan.nightly.cron=0 0 2 * * ?",
+                    "guestflow.scan.nightly.time-zone=UTC",
+                    "guestflow.scan.nightly.roots=${user.home}/.guestflow/images",
+                    "guestflow.scan.nightly.exclude=*-tmp.qcow2,scratch/**",
+                    "guestflow.scan.nightly.options={\"applications\":true}"));
 
     /** The scan named {@code name} from properties, environment variables overriding (GUESTFLOW_SCAN_NIGHTLY_CRON). */
     public static ScanConfig from(String name, java.util.Map<String, String> props, java.util.Map<String, String> env,
                                   ObjectMapper json) {
-        String p = "guestflow.scan." + name + ".";
-        java.util.function.Function<String, String> get = key -> {
-            String v = env.get((p + key).toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_'));
-            if (v == null) {
-                v = props.get(p + key);
-            }
-            return v == null || v.isBlank() ? null : v.trim().replace("${user.home}", System.getProperty("user.home"));
-        };
-        List<Path> roots = list(get.apply("roots")).stream().map(Path::of).toList();
-        ObjectNode options = json.createObjectNode();
-        String opts = get.apply("options");
-        if (opts != null) {
-            try {
-                JsonNode n = json.readTree(opts);
-                if (!(n instanceof ObjectNode o)) {
-                    throw new IllegalArgumentException(p + "options must be a JSON object, got " + opts);
-                }
-                options = o;
-            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                throw new IllegalArgumentException(p + "options is not JSON: " + e.getOriginalMessage());
-            }
-        }
-        ZoneId tz = null;
-        if (get.apply("time-zone") != null) {
-            try {
-                tz = ZoneId.of(get.apply("time-zone"));
-            } catch (DateTimeException e) {
-                throw new IllegalArgumentException(p + "time-zone: unknown zone '" + get.apply("time-zone") + "'");
-            }
-        }
-        try {
-            return new ScanConfig(name, get.apply("cron"), tz, roots, list(get.apply("include")),
-                    list(get.apply("exclude")), get.apply("type"), options,
-                    bool(p + "incremental", get.apply("incremental"), true),
-                    enumOf(Fingerprint.class, p + "fingerprint", get.apply("fingerprint"), Fingerprint.METADATA),
-                    enumOf(Misfire.class, p + "misfire", get.apply("misfire"), Misfire.FIRE_ONCE_NOW),
-                    get.apply("timeout-seconds") == null ? 0 : Integer.parseInt(get.apply("timeout-seconds")),
-                    get.apply("result-timeout-minutes") == null ? null
-                            : Duration.ofMinutes(Long.parseLong(get.apply("result-timeout-minutes"))));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("bad number in " + p + "* settings: " + e.getMessage(), e);
-        }
+        return from(GuestflowConfig.load(props, "properties", env), name);
+    }
+
+    /** The scan named {@code name} of a configuration. */
+    public static ScanConfig from(Configuration c, String name) {
+        ZoneId zone = c.get(TIME_ZONE, name);
+        return new ScanConfig(name, c.get(CRON, name), zone == null ? ZoneId.systemDefault() : zone, c.get(ROOTS, name), c.get(INCLUDE, name),
+                c.get(EXCLUDE, name), c.get(TYPE, name), c.get(OPTIONS, name), c.get(INCREMENTAL, name),
+                c.get(FINGERPRINT, name), c.get(MISFIRE, name), c.get(TIMEOUT_SECONDS, name), c.get(RESULT_TIMEOUT, name));
     }
 
     /** Every scan declared in the properties (a scan is declared by its roots key), by name. */
     public static List<ScanConfig> all(java.util.Map<String, String> props, java.util.Map<String, String> env,
                                        ObjectMapper json) {
-        java.util.SortedSet<String> names = new java.util.TreeSet<>();
-        for (String k : props.keySet()) {
-            if (k.startsWith("guestflow.scan.") && k.endsWith(".roots")) {
-                names.add(k.substring("guestflow.scan.".length(), k.length() - ".roots".length()));
-            }
-        }
+        return all(GuestflowConfig.load(props, "properties", env));
+    }
+
+    /** Every scan of a configuration (declared by its roots key, from the file or the environment), by name. */
+    public static List<ScanConfig> all(Configuration c) {
         List<ScanConfig> out = new ArrayList<>();
-        for (String n : names) {
-            out.add(from(n, props, env, json));
+        for (String n : c.names(ROOTS)) {
+            out.add(from(c, n));
+        }
+        for (String n : allNames(c)) {
+            if (!c.names(ROOTS).contains(n)) {
+                throw new IllegalArgumentException("guestflow.scan." + n + ".roots: the scan '" + n
+                        + "' has settings but no roots; at least one directory is required");
+            }
         }
         return out;
     }
 
+    private static java.util.Set<String> allNames(Configuration c) {
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        for (Setting<?> s : SETTINGS.settings()) {
+            names.addAll(c.names(s));
+        }
+        return names;
+    }
+
     /** Where reports go: {@code guestflow.engine.reports-dir}, default ~/.guestflow/reports. */
     public static Path reportsDir(java.util.Map<String, String> props, java.util.Map<String, String> env) {
-        String v = env.get("GUESTFLOW_ENGINE_REPORTS_DIR");
-        if (v == null || v.isBlank()) {
-            v = props.get("guestflow.engine.reports-dir");
-        }
-        if (v == null || v.isBlank()) {
-            return Path.of(System.getProperty("user.home"), ".guestflow", "reports");
-        }
-        return Path.of(v.trim().replace("${user.home}", System.getProperty("user.home")));
+        return GuestflowConfig.load(props, "properties", env).get(EngineConfig.REPORTS_DIR);
     }
 
     public ScanConfig withCron(String c) {
         return new ScanConfig(name, c, timeZone, roots, include, exclude, type, options, incremental, fingerprint,
                 misfire, timeoutSeconds, resultTimeout);
-    }
-
-    private static List<String> list(String v) {
-        if (v == null) {
-            return List.of();
-        }
-        return Arrays.stream(v.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
-    }
-
-    private static boolean bool(String key, String v, boolean dflt) {
-        if (v == null) {
-            return dflt;
-        }
-        if (!v.equals("true") && !v.equals("false")) {
-            throw new IllegalArgumentException(key + " must be true or false, got " + v);
-        }
-        return Boolean.parseBoolean(v);
-    }
-
-    private static <E extends Enum<E>> E enumOf(Class<E> type, String key, String v, E dflt) {
-        if (v == null) {
-            return dflt;
-        }
-        try {
-            return Enum.valueOf(type, v.toUpperCase(Locale.ROOT).replace('-', '_'));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(key + ": '" + v + "' is not one of "
-                    + Arrays.stream(type.getEnumConstants()).map(c -> c.name().toLowerCase(Locale.ROOT).replace('_', '-')).toList());
-        }
     }
 }

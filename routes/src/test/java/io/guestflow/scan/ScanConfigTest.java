@@ -101,7 +101,7 @@ class ScanConfigTest {
         p.remove("guestflow.scan.nightly.roots");
         assertThatThrownBy(() -> ScanConfig.from("nightly", p, Map.of(), JSON)).hasMessageContaining("roots");
         assertThatThrownBy(() -> ScanConfig.from("bad name", Map.of("guestflow.scan.bad name.roots", "/x"), Map.of(), JSON))
-                .hasMessageContaining("scan name");
+                .hasMessageContaining("the name 'bad name'");
     }
 
     @Test

@@ -62,6 +62,7 @@ class EngineRestartTest {
         env.put("GUESTFLOW_ENGINE_OUTPUT_ROOT", work.resolve("out").toString());
         env.put("GUESTFLOW_POOL_TMP_DIR", work.resolve("handles").toString());
         env.put("GUESTFLOW_POOL_MAX_APPLIANCES", "1");
+        env.put("GUESTFLOW_ENGINE_MANAGEMENT_PORT", "0");
         pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(work.resolve("engine.log").toFile()));
         Process p = pb.start();
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);

@@ -68,6 +68,7 @@ class EngineTest {
         props.put("guestflow.engine.output-root", work.resolve("out").toString());
         props.put("guestflow.engine.data-dir", work.resolve("kafka").toString());
         props.put("guestflow.engine.retry-backoff-ms", "200");
+        props.put("guestflow.engine.management-port", "0");
         // an external cluster, as in production; the embedded broker is exercised by EngineRestartTest and the demo
         broker = TestBroker.start();
         EngineConfig cfg = EngineConfig.from(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(2))
@@ -194,6 +195,15 @@ class EngineTest {
         assertThat(events).allMatch(e -> e.path("subject").asText().equals(id) && e.path("specversion").asText().equals("1.0"));
         assertThat(events).as("libguestfs events of the job's handle")
                 .anyMatch(e -> e.path("type").asText().equals("io.guestflow.libguestfs.trace"));
+
+        // what /metrics serves (ManagementEndpointTest reads it over HTTP without launching): a job that ran
+        // is counted, its duration and its launch's are in the histograms of its type
+        String metrics = engine.metrics().scrape();
+        assertThat(metrics).contains("guestflow_jobs_total{status=\"succeeded\",type=\"inspect\"} 1.0")
+                .contains("guestflow_job_duration_seconds_count{type=\"inspect\"} 1")
+                .contains("guestflow_launch_duration_seconds_count{type=\"inspect\"} 1")
+                .contains("guestflow_launches_total 1.0");
+        assertThat(metrics).containsPattern("guestflow_events_published_total\\{kind=\"libguestfs\"\\} [1-9]");
     }
 
     @Test

@@ -63,6 +63,8 @@ final class TestEngine implements AutoCloseable {
         props.put("guestflow.engine.output-root", Files.createDirectories(work.resolve("out")).toString());
         props.put("guestflow.engine.data-dir", work.resolve("kafka").toString());
         props.put("guestflow.engine.reports-dir", work.resolve("reports").toString());
+        // off: test classes (and other checkouts' tests) would all want port 9876; ManagementEndpointTest turns it on
+        props.put("guestflow.engine.management-port", "0");
         props.putAll(moreProps);
         TestBroker broker = TestBroker.start();
         try {
