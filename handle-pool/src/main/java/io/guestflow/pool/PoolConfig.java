@@ -19,10 +19,12 @@ import java.time.Duration;
  * @param allowBackingFiles accept images with backing files (off: they could read other host files)
  * @param verbose           appliance and library debug messages (many events)
  * @param trace             libguestfs call trace events
+ * @param images            the image allowlist and size limit (its root is set by the engine: the image root)
  */
 public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration acceleration,
                          Duration launchTimeout, Duration leaseTimeout, Duration shutdownGrace,
-                         Path cacheDir, Path tmpDir, boolean allowBackingFiles, boolean verbose, boolean trace) {
+                         Path cacheDir, Path tmpDir, boolean allowBackingFiles, boolean verbose, boolean trace,
+                         ImagePolicy images) {
 
     public PoolConfig {
         if (maxAppliances < 0 || memsizeMb < 0 || smp < 1) {
@@ -31,11 +33,14 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
         if (tmpDir == null) {
             tmpDir = Path.of(System.getProperty("java.io.tmpdir"), "guestflow");
         }
+        if (images == null) {
+            images = ImagePolicy.defaults();
+        }
     }
 
     public static PoolConfig defaults() {
         return new PoolConfig(0, 0, 1, Acceleration.AUTO, Duration.ofMinutes(5), Duration.ofMinutes(10),
-                Duration.ofSeconds(30), null, null, false, false, false);
+                Duration.ofSeconds(30), null, null, false, false, false, ImagePolicy.defaults());
     }
 
     /** Prefix of the pool's keys in {@code application.properties}. */
@@ -70,8 +75,12 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
                     get.apply("tmp-dir") == null ? d.tmpDir() : Path.of(get.apply("tmp-dir")),
                     boolOr(get.apply("allow-backing-files"), d.allowBackingFiles()),
                     boolOr(get.apply("verbose"), d.verbose()),
-                    boolOr(get.apply("trace"), d.trace()));
-        } catch (NumberFormatException e) {
+                    boolOr(get.apply("trace"), d.trace()),
+                    new ImagePolicy(get.apply("image-formats") == null ? d.images().allowed()
+                            : ImagePolicy.parse(get.apply("image-formats")), null,
+                            get.apply("max-image-size-gib") == null ? d.images().maxVirtualSize()
+                                    : Math.multiplyExact(Long.parseLong(get.apply("max-image-size-gib")), 1L << 30)));
+        } catch (NumberFormatException | ArithmeticException e) {
             throw new IllegalArgumentException("bad number in " + PREFIX + "* settings: " + e.getMessage(), e);
         }
     }
@@ -96,42 +105,48 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
 
     public PoolConfig withMaxAppliances(int n) {
         return new PoolConfig(n, memsizeMb, smp, acceleration, launchTimeout, leaseTimeout, shutdownGrace,
-                cacheDir, tmpDir, allowBackingFiles, verbose, trace);
+                cacheDir, tmpDir, allowBackingFiles, verbose, trace, images);
     }
 
     public PoolConfig withAcceleration(Acceleration a) {
         return new PoolConfig(maxAppliances, memsizeMb, smp, a, launchTimeout, leaseTimeout, shutdownGrace,
-                cacheDir, tmpDir, allowBackingFiles, verbose, trace);
+                cacheDir, tmpDir, allowBackingFiles, verbose, trace, images);
     }
 
     public PoolConfig withLeaseTimeout(Duration d) {
         return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, launchTimeout, d, shutdownGrace,
-                cacheDir, tmpDir, allowBackingFiles, verbose, trace);
+                cacheDir, tmpDir, allowBackingFiles, verbose, trace, images);
     }
 
     public PoolConfig withLaunchTimeout(Duration d) {
         return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, d, leaseTimeout, shutdownGrace,
-                cacheDir, tmpDir, allowBackingFiles, verbose, trace);
+                cacheDir, tmpDir, allowBackingFiles, verbose, trace, images);
     }
 
     public PoolConfig withShutdownGrace(Duration d) {
         return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, launchTimeout, leaseTimeout, d,
-                cacheDir, tmpDir, allowBackingFiles, verbose, trace);
+                cacheDir, tmpDir, allowBackingFiles, verbose, trace, images);
     }
 
     public PoolConfig withMemsizeMb(int mb) {
         return new PoolConfig(maxAppliances, mb, smp, acceleration, launchTimeout, leaseTimeout, shutdownGrace,
-                cacheDir, tmpDir, allowBackingFiles, verbose, trace);
+                cacheDir, tmpDir, allowBackingFiles, verbose, trace, images);
     }
 
     public PoolConfig withAllowBackingFiles(boolean allow) {
         return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, launchTimeout, leaseTimeout, shutdownGrace,
-                cacheDir, tmpDir, allow, verbose, trace);
+                cacheDir, tmpDir, allow, verbose, trace, images);
     }
 
     public PoolConfig withDebug(boolean verboseOn, boolean traceOn) {
         return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, launchTimeout, leaseTimeout, shutdownGrace,
-                cacheDir, tmpDir, allowBackingFiles, verboseOn, traceOn);
+                cacheDir, tmpDir, allowBackingFiles, verboseOn, traceOn, images);
+    }
+
+    /** This configuration with another image allowlist and size limit. */
+    public PoolConfig withImages(ImagePolicy p) {
+        return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, launchTimeout, leaseTimeout, shutdownGrace,
+                cacheDir, tmpDir, allowBackingFiles, verbose, trace, p);
     }
 
     /** The libguestfs default appliance memory, used for sizing when memsizeMb is 0. */
