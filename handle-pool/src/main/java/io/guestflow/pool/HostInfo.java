@@ -50,7 +50,8 @@ public final class HostInfo {
         }
     }
 
-    static List<String> commandLines() {
+    /** The command lines of every process on the host. */
+    public static List<String> commandLines() {
         return ProcessHandle.allProcesses().map(HostInfo::commandLine).flatMap(java.util.Optional::stream).toList();
     }
 
