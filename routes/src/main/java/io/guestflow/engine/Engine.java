@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import io.guestflow.pool.HandlePool;
+import io.guestflow.pool.ImageProbe;
+import io.guestflow.processors.job.TempArtifacts;
 import io.guestflow.processors.job.JobParser;
 import io.guestflow.processors.job.OperationRegistry;
 import io.guestflow.processors.job.PathPolicy;
@@ -88,6 +90,9 @@ public final class Engine implements AutoCloseable {
             }
             Files.createDirectories(cfg.imageRoot());
             Files.createDirectories(cfg.outputRoot());
+            Files.createDirectories(cfg.tmpRoot());
+            // what jobs of a killed predecessor left: overlays, .part, .resizing, intermediates, claims
+            TempArtifacts.sweep(cfg.outputRoot(), tmpDirs(cfg));
             ensureTopics(cfg);
             ObjectMapper json = json();
             Producer<String, byte[]> producer = new KafkaProducer<>(producerProps(cfg), new StringSerializer(),
@@ -98,7 +103,8 @@ public final class Engine implements AutoCloseable {
             if (!results.awaitCaughtUp(Duration.ofMinutes(2))) {
                 throw new IllegalStateException("could not read the results topic " + cfg.topics().results());
             }
-            HandlePool pool = new HandlePool(cfg.pool());
+            // the image policy's root is the image root: an image may make qemu open nothing outside it
+            HandlePool pool = new HandlePool(cfg.pool(), new ImageProbe(cfg.pool().images().withRoot(cfg.imageRoot())));
             started.add(pool);
             String journalTopic = cfg.topics().journal();
             OperationRegistry registry = OperationRegistry.defaults(cfg.sysprepHostScripts(),
@@ -108,7 +114,9 @@ public final class Engine implements AutoCloseable {
             CamelContext camel = new DefaultCamelContext();
             // a stop lets running jobs finish within the pool's grace period, then the pool kills them
             camel.getShutdownStrategy().setTimeout(cfg.pool().shutdownGrace().toSeconds() + 5);
-            camel.addRoutes(new JobRoutes(cfg, new JobParser(registry), new PathPolicy(cfg.imageRoot(), cfg.outputRoot()),
+            JobParser parser = new JobParser(registry, cfg.maxJobTimeout().toSeconds(), cfg.allowDebugJobs());
+            PathPolicy paths = new PathPolicy(cfg.imageRoot(), cfg.outputRoot(), cfg.tmpRoot(), registry);
+            camel.addRoutes(new JobRoutes(cfg, parser, paths,
                     results, runner, new InspectBatchRunner(cfg, pool, runner, events), events, producer, json));
             ScanRunner scans = null;
             if (!scanConfigs.isEmpty()) {
@@ -134,6 +142,11 @@ public final class Engine implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /** The folders jobs create temporary files in, besides the output root. */
+    public static List<Path> tmpDirs(EngineConfig cfg) {
+        return List.of(Path.of(System.getProperty("java.io.tmpdir")), cfg.tmpRoot());
     }
 
     public EngineConfig config() {

@@ -6,6 +6,9 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * Typed settings of the engine ({@code guestflow.*} in
@@ -23,12 +26,16 @@ import java.util.Map;
  * @param sysprepHostScripts whether sysprep jobs may run their {@code scripts} on this host (off: rejected)
  * @param inspectBatchSize  most inspect jobs inspected on one shared appliance; 1: batching off
  * @param inspectBatchWait  with batching on, how long a consumer waits for more jobs to join the ones it has
+ * @param tmpRoot           where directories that jobs name in their options (sparsify's tmpDir) must lie
+ * @param allowDebugJobs    whether jobs may ask for {@code "debug": true} (traces name drives and qemu's command line)
+ * @param outputMode        the mode of a new output file (a replaced one keeps its own)
  */
 public record EngineConfig(String bootstrapServers, String groupId, Topics topics, int consumers, int maxAttempts,
                            Duration retryBackoff, Duration maxJobTimeout, Path imageRoot, Path outputRoot,
                            Path dataDir, int jobPartitions, Duration pollTimeout, String instanceId,
                            Map<String, String> kafka, PoolConfig pool, boolean sysprepHostScripts,
-                           int inspectBatchSize, Duration inspectBatchWait) {
+                           int inspectBatchSize, Duration inspectBatchWait, Path tmpRoot, boolean allowDebugJobs,
+                           Set<PosixFilePermission> outputMode) {
 
     public EngineConfig {
         if (inspectBatchSize < 1) {
@@ -76,7 +83,7 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
         String[] known = {"bootstrap-servers", "group-id", "topic.jobs", "topic.results", "topic.log", "topic.journal",
             "topic.dlq", "consumers", "max-attempts", "retry-backoff-ms", "max-job-timeout-seconds", "image-root",
             "output-root", "data-dir", "job-partitions", "poll-timeout-ms", "instance-id", "sysprep-host-scripts",
-            "inspect-batch-size", "inspect-batch-wait-ms"};
+            "inspect-batch-size", "inspect-batch-wait-ms", "tmp-root", "allow-debug-jobs", "output-mode"};
         for (String k : known) {
             String v = env.get(envName(PREFIX + k));
             if (v != null) {
@@ -109,9 +116,12 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
                     str(all, "instance-id", defaultInstanceId()),
                     Map.copyOf(kafka),
                     PoolConfig.fromProperties(all, env),
-                    bool(str(all, "sysprep-host-scripts", "false")),
+                    bool("sysprep-host-scripts", str(all, "sysprep-host-scripts", "false")),
                     Integer.parseInt(str(all, "inspect-batch-size", "8")),
-                    Duration.ofMillis(Long.parseLong(str(all, "inspect-batch-wait-ms", "20"))));
+                    Duration.ofMillis(Long.parseLong(str(all, "inspect-batch-wait-ms", "20"))),
+                    Path.of(str(all, "tmp-root", home.resolve("tmp").toString())),
+                    bool("allow-debug-jobs", str(all, "allow-debug-jobs", "false")),
+                    mode(str(all, "output-mode", "0644")));
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("bad number in " + PREFIX + "* settings: " + e.getMessage(), e);
         }
@@ -120,26 +130,48 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
     public EngineConfig withBootstrapServers(String servers) {
         return new EngineConfig(servers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout, imageRoot,
                 outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts,
-                inspectBatchSize, inspectBatchWait);
+                inspectBatchSize, inspectBatchWait, tmpRoot, allowDebugJobs, outputMode);
     }
 
     public EngineConfig withPool(PoolConfig p) {
         return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
                 imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, p, sysprepHostScripts,
-                inspectBatchSize, inspectBatchWait);
+                inspectBatchSize, inspectBatchWait, tmpRoot, allowDebugJobs, outputMode);
+    }
+
+    /** This configuration with debug jobs allowed or refused. */
+    public EngineConfig withAllowDebugJobs(boolean allow) {
+        return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
+                imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts,
+                inspectBatchSize, inspectBatchWait, tmpRoot, allow, outputMode);
     }
 
     public EngineConfig withInspectBatchSize(int size) {
         return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
                 imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts,
-                size, inspectBatchWait);
+                size, inspectBatchWait, tmpRoot, allowDebugJobs, outputMode);
     }
 
-    private static boolean bool(String v) {
+    private static boolean bool(String key, String v) {
         if (!v.equals("true") && !v.equals("false")) {
-            throw new IllegalArgumentException(PREFIX + "sysprep-host-scripts must be true or false, got " + v);
+            throw new IllegalArgumentException(PREFIX + key + " must be true or false, got " + v);
         }
         return Boolean.parseBoolean(v);
+    }
+
+    /** An octal mode such as 0644 (no set-id, sticky or execute bits: outputs are images). */
+    static Set<PosixFilePermission> mode(String v) {
+        if (!v.matches("0?[0-6][0-6][0-6]")) {
+            throw new IllegalArgumentException(PREFIX + "output-mode must be an octal mode of read/write bits such as"
+                    + " 0644, got " + v);
+        }
+        String digits = v.length() == 4 ? v.substring(1) : v;
+        StringBuilder rwx = new StringBuilder();
+        for (char c : digits.toCharArray()) {
+            int d = c - '0';
+            rwx.append((d & 4) != 0 ? 'r' : '-').append((d & 2) != 0 ? 'w' : '-').append('-');
+        }
+        return PosixFilePermissions.fromString(rwx.toString());
     }
 
     static String envName(String key) {

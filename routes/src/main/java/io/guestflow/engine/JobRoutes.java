@@ -1,6 +1,7 @@
 package io.guestflow.engine;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guestflow.pool.Secrets;
 import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobParser;
 import io.guestflow.processors.job.JobRejectedException;
@@ -152,7 +153,7 @@ public final class JobRoutes extends RouteBuilder {
     }
 
     private void deadLetter(Exchange ex) throws Exception {
-        String reason = ex.getProperty(DEAD_LETTER, String.class);
+        String reason = Secrets.redact(ex.getProperty(DEAD_LETTER, String.class));
         byte[] raw = ex.getIn().getBody(byte[].class);
         String key = ex.getIn().getHeader(KafkaConstants.KEY, String.class);
         ProducerRecord<String, byte[]> rec = new ProducerRecord<>(config.topics().dlq(), key, raw == null ? new byte[0] : raw);
@@ -169,7 +170,8 @@ public final class JobRoutes extends RouteBuilder {
         JobResult r = ex.getProperty(RESULT, JobResult.class);
         if (results.hasResult(r.jobId())) {
             ex.removeProperty(RESULT);
-            LOG.warn("invalid message for job {}, which already has a result; result kept: {}", r.jobId(), r.error().message());
+            LOG.warn("invalid message for job {}, which already has a result; result kept: {}", r.jobId(),
+                    Secrets.redact(r.error().message()));
         }
     }
 
@@ -194,7 +196,9 @@ public final class JobRoutes extends RouteBuilder {
         if (r == null) {
             return; // an invalid redelivery of a job that already has its result
         }
-        producer.send(new ProducerRecord<>(config.topics().results(), r.jobId(), json.writeValueAsBytes(r))).get();
+        // one redaction for every result: URIs' userinfo and queries, passwords (Secrets)
+        byte[] value = json.writeValueAsBytes(Secrets.redact((com.fasterxml.jackson.databind.JsonNode) json.valueToTree(r)));
+        producer.send(new ProducerRecord<>(config.topics().results(), r.jobId(), value)).get();
         results.add(r.jobId());
         switch (r.status()) {
             case SUCCEEDED -> events.lifecycle(r.jobId(), "succeeded", Map.of("attempts", r.attempts()));
