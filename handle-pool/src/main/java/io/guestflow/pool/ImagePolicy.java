@@ -50,6 +50,15 @@ public record ImagePolicy(Set<String> allowed, Path root, long maxVirtualSize) {
         return new ImagePolicy(DEFAULT_ALLOWED, null, DEFAULT_MAX_GIB << 30);
     }
 
+    /**
+     * What an operation checks again on the images it builds over (overlays,
+     * conversions): the default allowlist without a size limit. The configured
+     * policy, size limit included, is applied to every job before (JobExecutor).
+     */
+    public static ImagePolicy forOperations() {
+        return new ImagePolicy(DEFAULT_ALLOWED, null, 0);
+    }
+
     /** A comma-separated token list, as the configuration writes it. */
     public static Set<String> parse(String csv) {
         Set<String> out = new LinkedHashSet<>();

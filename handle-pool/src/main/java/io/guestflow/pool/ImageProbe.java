@@ -33,8 +33,9 @@ import java.util.regex.Pattern;
  * what the header check vetted; the virtual size against the limit; and
  * {@code qemu-img check} for damaged or truncated metadata. Every failure is
  * a {@link GuestflowException} with a specific code whose message names the
- * file; the image is never written. Verdicts are remembered while none of
- * the files changes.
+ * file; the image is never written. What qemu-img said of an image is
+ * remembered (for every probe of this process) while none of its files
+ * changes; the Java walk and the policy run every time.
  */
 public final class ImageProbe {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -49,9 +50,10 @@ public final class ImageProbe {
 
     private final String qemuImg;
     private final ImagePolicy policy;
-    private final Map<String, Verdict> verdicts = new LinkedHashMap<>(64, 0.75f, true) {
+    /** qemu-img's answers per image and format, kept while none of the files it opened changes. */
+    private static final Map<String, QemuFacts> FACTS = new LinkedHashMap<>(64, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Verdict> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<String, QemuFacts> eldest) {
             return size() > CACHE_SIZE;
         }
     };
@@ -115,37 +117,48 @@ public final class ImageProbe {
     private ImageInfo inspect(Path path, String declaredFormat, boolean allowBackingFiles, boolean owned) {
         checkFile(path);
         Path real = real(path);
-        String key = real + "\0" + declaredFormat + "\0" + allowBackingFiles + "\0" + owned;
-        Verdict known;
-        synchronized (verdicts) {
-            known = verdicts.get(key);
-        }
-        if (known != null && known.stillValid()) {
-            return known.info;
-        }
         Walk walk = new Walk(path, real, allowBackingFiles, owned);
         walk.top(declaredFormat);
-        ImageInfo info = qemuInfo(walk);
+        QemuFacts facts = facts(walk, !owned);
+        ImageInfo info = qemuInfo(walk, facts.chain());
         if (policy.maxVirtualSize() > 0 && info.virtualSize() > policy.maxVirtualSize()) {
             throw new GuestflowException(ErrorCode.IMAGE_REFUSED, path + ": virtual size " + gib(info.virtualSize())
                     + " GiB exceeds the largest accepted, " + gib(policy.maxVirtualSize())
                     + " GiB (guestflow.pool.max-image-size-gib)");
         }
-        if (!owned) {
-            check(path, real, info.format());
-        }
-        Verdict v = new Verdict(info, stamps(walk.vetted));
-        synchronized (verdicts) {
-            verdicts.put(key, v);
+        if (!owned && facts.checkFailure() != null) {
+            throw new GuestflowException(ErrorCode.DISK_CORRUPT, path + ": " + info.format()
+                    + " image is damaged or truncated (qemu-img check: " + facts.checkFailure() + ")");
         }
         return info;
     }
 
-    /** The files a walk vetted, as the host sees them now; a verdict holds while they stay the same. */
-    private record Verdict(ImageInfo info, Map<Path, List<Object>> stamps) {
-        boolean stillValid() {
-            return stamps.equals(ImageProbe.stamps(stamps.keySet()));
+    /**
+     * What qemu-img says of the walked image: its {@code info --backing-chain}
+     * and, when {@code check}, why {@code check} finds it damaged (null: it does
+     * not). Asked once while the files stay the same.
+     */
+    private record QemuFacts(Map<Path, List<Object>> stamps, JsonNode chain, boolean checked, String checkFailure) {
+    }
+
+    private QemuFacts facts(Walk walk, boolean check) {
+        String key = walk.real + "\0" + walk.format;
+        Map<Path, List<Object>> now = stamps(walk.vetted);
+        QemuFacts known;
+        synchronized (FACTS) {
+            known = FACTS.get(key);
         }
+        boolean same = known != null && known.stamps().equals(now);
+        if (same && (known.checked() || !check)) {
+            return known;
+        }
+        JsonNode chain = same ? known.chain() : qemuChain(walk);
+        String failure = check ? check(walk.real, walk.format) : null;
+        QemuFacts facts = new QemuFacts(now, chain, check, failure);
+        synchronized (FACTS) {
+            FACTS.put(key, facts);
+        }
+        return facts;
     }
 
     private static Map<Path, List<Object>> stamps(Set<Path> files) {
@@ -201,6 +214,7 @@ public final class ImageProbe {
                 h = fixed;
             }
             format = h.format();
+            damaged(shown, h);
             if (owned) {
                 if (!format.equals("qcow2") && !format.equals("raw") && !policy.allows(format)) {
                     throw new GuestflowException(ErrorCode.IMAGE_REFUSED, shown + ": a " + format + " image made here");
@@ -208,7 +222,6 @@ public final class ImageProbe {
             } else {
                 allowed(shown, h);
             }
-            damaged(shown, h);
             vetted.add(real);
             refs(shown, real, h, 0);
         }
@@ -262,8 +275,8 @@ public final class ImageProbe {
                 throw new GuestflowException(ErrorCode.IMAGE_REFUSED, owner + " names its backing file " + target + " as "
                         + ref.format() + ", but its content is " + describe(bh));
             }
-            allowed(target, bh);
             damaged(target, bh);
+            allowed(target, bh);
             vetted.add(target);
             if (ownOverlay && !bh.refs().isEmpty()) {
                 throw new GuestflowException(ErrorCode.BACKING_FILE_REFUSED, target + " names other files ("
@@ -432,7 +445,7 @@ public final class ImageProbe {
      * The qemu half, once every file is vetted: {@code qemu-img info --backing-chain}
      * with the format given, and every file it lists must be one the walk vetted.
      */
-    private ImageInfo qemuInfo(Walk walk) {
+    private JsonNode qemuChain(Walk walk) {
         Result r = run(List.of(qemuImg, "info", "-U", "--output=json", "--backing-chain", "-f", walk.format,
                 walk.real.toString()));
         if (r.exitCode != 0) {
@@ -444,9 +457,10 @@ public final class ImageProbe {
         } catch (IOException e) {
             throw new GuestflowException(ErrorCode.DISK_CORRUPT, walk.shown + ": unreadable qemu-img output: " + e.getMessage(), e);
         }
-        if (!chain.isArray()) {
-            chain = JSON.createArrayNode().add(chain);
-        }
+        return chain.isArray() ? chain : JSON.createArrayNode().add(chain);
+    }
+
+    private ImageInfo qemuInfo(Walk walk, JsonNode chain) {
         for (int i = 0; i < chain.size(); i++) {
             JsonNode n = chain.get(i);
             Path file = opened(walk, n.path("filename").asText(), walk.real.getParent());
@@ -486,19 +500,20 @@ public final class ImageProbe {
         return r;
     }
 
-    /** A metadata check catches truncated and damaged images that qemu-img info still opens. */
-    private void check(Path shown, Path path, String format) {
+    /**
+     * A metadata check catches truncated and damaged images that qemu-img info
+     * still opens; returns why it failed, or null.
+     */
+    private String check(Path path, String format) {
         if (format.equals("raw")) {
-            return;
+            return null;
         }
         Result r = run(List.of(qemuImg, "check", "-U", "-f", format, path.toString()));
         // 0 clean, 3 leaked clusters only (harmless for reading); 63 no check for this format
         if (r.exitCode == 0 || r.exitCode == 3 || r.exitCode == CHECK_UNSUPPORTED) {
-            return;
+            return null;
         }
-        String detail = firstLine(r.stderr.isBlank() ? r.stdout : r.stderr);
-        throw new GuestflowException(ErrorCode.DISK_CORRUPT,
-                shown + ": " + format + " image is damaged or truncated (qemu-img check: " + detail + ")");
+        return firstLine(r.stderr.isBlank() ? r.stdout : r.stderr);
     }
 
     private static long gib(long bytes) {

@@ -40,7 +40,7 @@ public final class DiskOverlays implements AutoCloseable {
         this.held = java.nio.channels.FileChannel.open(dir.resolve(TempArtifacts.HELD),
                 java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
         try {
-            ImageProbe probe = new ImageProbe();
+            ImageProbe probe = new ImageProbe(io.guestflow.pool.ImagePolicy.forOperations());
             for (int i = 0; i < disks.size(); i++) {
                 Drive base = probe.resolve(disks.get(i), false);
                 Path overlay = dir.resolve("overlay" + i + ".qcow2");

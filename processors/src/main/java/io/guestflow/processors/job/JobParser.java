@@ -82,7 +82,7 @@ public final class JobParser {
                 throw new JobRejectedException(null, "not a job: " + e.getOriginalMessage()
                         + "; a key may appear once per object");
             }
-            throw new JobRejectedException(null, "not JSON: " + e.getOriginalMessage());
+            throw new JobRejectedException(null, "not JSON: " + withoutContent(e.getOriginalMessage()));
         } catch (IOException e) {
             throw new JobRejectedException(null, "unreadable message: " + e.getMessage());
         }
@@ -217,6 +217,11 @@ public final class JobParser {
         // each operation checks its own options (names and types) before anything runs
         registry.get(type).validate(job);
         return job;
+    }
+
+    /** Jackson quotes the offending token; a message that is not JSON may be anything, a secret too. */
+    private static String withoutContent(String message) {
+        return message == null ? "" : message.replaceAll("token '[^']*'", "token");
     }
 
     private static String abbreviate(String s) {

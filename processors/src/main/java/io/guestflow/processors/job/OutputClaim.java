@@ -109,7 +109,8 @@ public final class OutputClaim implements AutoCloseable {
                 return new OutputClaim(abs, lockFile, ch, l, mode);
             } catch (IOException e) {
                 closeQuietly(ch);
-                throw new GuestflowException(ErrorCode.OPERATION_FAILED, "cannot claim output " + abs + ": " + e.getMessage(), e);
+                throw new GuestflowException(ErrorCode.OPERATION_FAILED, "cannot write in the output folder " + abs.getParent()
+                        + " (claiming " + abs.getFileName() + "): " + e.getMessage(), e);
             } catch (RuntimeException e) {
                 closeQuietly(ch);
                 throw e;

@@ -36,7 +36,7 @@ public final class ResizeJobOperation implements JobOperation {
     private final ImageProbe probe;
 
     public ResizeJobOperation() {
-        this(new ImageProbe());
+        this(new ImageProbe(io.guestflow.pool.ImagePolicy.forOperations()));
     }
 
     public ResizeJobOperation(ImageProbe probe) {

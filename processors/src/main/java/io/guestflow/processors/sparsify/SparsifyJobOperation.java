@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
 public final class SparsifyJobOperation implements JobOperation {
     private static final Logger LOG = LoggerFactory.getLogger(SparsifyJobOperation.class);
 
-    private final ImageProbe probe = new ImageProbe();
+    private final ImageProbe probe = new ImageProbe(io.guestflow.pool.ImagePolicy.forOperations());
 
     @Override
     public String type() {
