@@ -64,6 +64,7 @@ class EngineTest {
         props.put("guestflow.engine.image-root", fixtures.toString());
         props.put("guestflow.engine.output-root", work.resolve("out").toString());
         props.put("guestflow.engine.data-dir", work.resolve("kafka").toString());
+        props.put("guestflow.engine.tmp-root", work.resolve("tmp").toString());
         props.put("guestflow.engine.retry-backoff-ms", "200");
         // the first job asks for the call trace: the operator's switch (HostileInputTest: refused without it)
         props.put("guestflow.engine.allow-debug-jobs", "true");

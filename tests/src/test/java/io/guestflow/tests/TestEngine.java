@@ -61,6 +61,7 @@ final class TestEngine implements AutoCloseable {
         props.put("guestflow.engine.image-root", imageRoot.toString());
         props.put("guestflow.engine.output-root", Files.createDirectories(work.resolve("out")).toString());
         props.put("guestflow.engine.data-dir", work.resolve("kafka").toString());
+        props.put("guestflow.engine.tmp-root", work.resolve("tmp").toString());
         props.put("guestflow.engine.reports-dir", work.resolve("reports").toString());
         props.putAll(moreProps);
         TestBroker broker = TestBroker.start();
