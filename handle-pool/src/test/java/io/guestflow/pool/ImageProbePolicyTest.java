@@ -2,16 +2,13 @@ package io.guestflow.pool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static io.guestflow.pool.QemuImgRun.qemuImg;
 
-import java.io.FileInputStream;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,15 +34,6 @@ class ImageProbePolicyTest {
         probe = new ImageProbe(ImagePolicy.defaults().withRoot(root));
     }
 
-    static void qemuImg(String... args) throws Exception {
-        String[] cmd = new String[args.length + 1];
-        cmd[0] = "qemu-img";
-        System.arraycopy(args, 0, cmd, 1, args.length);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor()).as("qemu-img %s: %s", String.join(" ", args), out).isZero();
-    }
-
     private Path qcow2(String name) throws Exception {
         Path p = root.resolve(name);
         qemuImg("create", "-q", "-f", "qcow2", p.toString(), "1M");
@@ -56,39 +44,6 @@ class ImageProbePolicyTest {
         GuestflowException e = catchThrowableOfType(GuestflowException.class, () -> probe.inspect(image, null, allowBacking));
         assertThat(e).as("%s should be refused", image).isNotNull();
         return e;
-    }
-
-    /** A FIFO that records whether anything opened it; closing it unblocks its writer. */
-    static final class Canary implements AutoCloseable {
-        final Path fifo;
-        final CompletableFuture<Boolean> opened;
-
-        Canary(Path fifo) throws Exception {
-            this.fifo = fifo;
-            Process p = new ProcessBuilder("mkfifo", fifo.toString()).start();
-            assertThat(p.waitFor()).isZero();
-            opened = CompletableFuture.supplyAsync(() -> {
-                try (FileOutputStream ignored = new FileOutputStream(fifo.toFile())) {
-                    return true; // returns once a reader opened the other end
-                } catch (IOException e) {
-                    return false;
-                }
-            });
-        }
-
-        boolean wasOpened() throws Exception {
-            Thread.sleep(50);
-            return opened.isDone();
-        }
-
-        @Override
-        public void close() throws Exception {
-            if (!opened.isDone()) {
-                try (FileInputStream ignored = new FileInputStream(fifo.toFile())) {
-                    opened.get(5, TimeUnit.SECONDS);
-                }
-            }
-        }
     }
 
     @Test
@@ -116,7 +71,7 @@ class ImageProbePolicyTest {
         Files.write(data, new byte[0]);
         qemuImg("create", "-q", "-f", "qcow2", "-o", "data_file=" + data, img.toString(), "1M");
         Files.delete(data);
-        try (Canary canary = new Canary(data)) {
+        try (FifoCanary canary = new FifoCanary(data)) {
             GuestflowException e = refused(img, false);
             assertThat(e.code()).isEqualTo(ErrorCode.IMAGE_REFUSED);
             assertThat(e.getMessage()).contains("external data file").contains(data.toString());
@@ -141,7 +96,7 @@ class ImageProbePolicyTest {
     @Test
     void vmdkDescriptorsNamingHostFilesAreRefusedBeforeQemuImgOpensThem() throws Exception {
         Path fifo = outside.resolve("extent.fifo");
-        try (Canary canary = new Canary(fifo)) {
+        try (FifoCanary canary = new FifoCanary(fifo)) {
             Path desc = root.resolve("evil.vmdk");
             Files.writeString(desc, "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\n"
                     + "createType=\"monolithicFlat\"\n\nRW 2048 FLAT \"/etc/shadow\" 0\nRW 2048 FLAT \"" + fifo + "\" 0\n");
@@ -171,11 +126,11 @@ class ImageProbePolicyTest {
         assertThat(refused(top, false).code()).isEqualTo(ErrorCode.BACKING_FILE_REFUSED);
         assertThat(probe.inspect(top, null, true).backingFile()).isEqualTo(mid.toString());
         // the third image of the chain leaves the root: the reason names it
-        try (Canary canary = new Canary(outside.resolve("deep.fifo"))) {
-            qemuImg("rebase", "-q", "-u", "-F", "qcow2", "-b", canary.fifo.toString(), base.toString());
+        try (FifoCanary canary = new FifoCanary(outside.resolve("deep.fifo"))) {
+            qemuImg("rebase", "-q", "-u", "-F", "qcow2", "-b", canary.fifo().toString(), base.toString());
             GuestflowException e = refused(top, true);
             assertThat(e.code()).isEqualTo(ErrorCode.IMAGE_REFUSED);
-            assertThat(e.getMessage()).contains(base.toString()).contains(canary.fifo.toString()).contains("outside the image root");
+            assertThat(e.getMessage()).contains(base.toString()).contains(canary.fifo().toString()).contains("outside the image root");
             assertThat(canary.wasOpened()).isFalse();
         }
         // a symlink under the root that leads out, a loop, a FIFO in the root, a protocol name
@@ -184,8 +139,8 @@ class ImageProbePolicyTest {
         assertThat(refused(top, true).getMessage()).contains("resolving to /etc/hostname");
         qemuImg("rebase", "-q", "-u", "-F", "qcow2", "-b", top.toString(), base.toString());
         assertThat(refused(top, true).getMessage()).contains("loops back");
-        try (Canary canary = new Canary(root.resolve("in-root.fifo"))) {
-            qemuImg("rebase", "-q", "-u", "-F", "raw", "-b", canary.fifo.toString(), base.toString());
+        try (FifoCanary canary = new FifoCanary(root.resolve("in-root.fifo"))) {
+            qemuImg("rebase", "-q", "-u", "-F", "raw", "-b", canary.fifo().toString(), base.toString());
             assertThat(refused(top, true).getMessage()).contains("a FIFO, not a regular file");
             assertThat(canary.wasOpened()).isFalse();
         }

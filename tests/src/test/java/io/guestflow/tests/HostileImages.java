@@ -1,7 +1,9 @@
 package io.guestflow.tests;
 
+import static io.guestflow.pool.QemuImgRun.qemuImg;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.guestflow.pool.FifoCanary;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.net.StandardProtocolFamily;
@@ -57,15 +59,6 @@ final class HostileImages {
 
     private void add(String name, Path disk, String format, String code, String reason) {
         cases.add(new Case(name, disk, format, code, reason));
-    }
-
-    static void qemuImg(String... args) throws Exception {
-        String[] cmd = new String[args.length + 1];
-        cmd[0] = "qemu-img";
-        System.arraycopy(args, 0, cmd, 1, args.length);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor()).as("qemu-img %s: %s", String.join(" ", args), out).isZero();
     }
 
     private Path create(String name, String format, String size, String... options) throws Exception {

@@ -3,8 +3,10 @@ package io.guestflow.tests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.guestflow.pool.FifoCanary;
 import io.guestflow.pool.FileTrees;
 import io.guestflow.pool.PoolMetrics;
+import io.guestflow.pool.QemuImgRun;
 import io.guestflow.processors.job.OutputClaim;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -157,7 +159,7 @@ class HostileInputTest {
 
     private void badJobs() throws Exception {
         Path ok = root.resolve("ok.qcow2");
-        HostileImages.qemuImg("create", "-q", "-f", "qcow2", ok.toString(), "16M");
+        QemuImgRun.qemuImg("create", "-q", "-f", "qcow2", ok.toString(), "16M");
         String d = disk(ok);
         int[] n = {0};
         java.util.function.BiConsumer<String[], String> r = (c, json) -> {

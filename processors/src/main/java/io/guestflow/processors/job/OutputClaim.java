@@ -102,7 +102,8 @@ public final class OutputClaim implements AutoCloseable {
                     if (!overwrite || !Files.isRegularFile(abs, LinkOption.NOFOLLOW_LINKS)) {
                         deleteAndRelease(lockFile, ch, l);
                         throw new JobRejectedException(jobId, "output " + abs + (overwrite ? " exists and is not a regular file"
-                                : " exists; it is replaced only when the job says \"overwrite\": true in its output"));
+                                : " exists; it is replaced only when the job says \"overwrite\": true in its output"
+                                + " (--overwrite on the command line)"));
                     }
                     mode = Files.getPosixFilePermissions(abs, LinkOption.NOFOLLOW_LINKS);
                 }

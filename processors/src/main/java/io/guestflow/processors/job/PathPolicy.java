@@ -124,7 +124,7 @@ public final class PathPolicy {
             }
             if (!overwrite) {
                 throw new JobRejectedException(jobId, "output " + p + " exists; it is replaced only when the job says"
-                        + " \"overwrite\": true in its output (it then keeps its mode)");
+                        + " \"overwrite\": true in its output (it then keeps its mode; --overwrite on the command line)");
             }
         }
     }

@@ -1,4 +1,4 @@
-package io.guestflow.tests;
+package io.guestflow.pool;
 
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
@@ -11,13 +11,14 @@ import java.util.concurrent.TimeUnit;
  * A FIFO that tells whether anything opened it: a thread waits to open its
  * writing end, which returns only once a reader opened the other end (the
  * reader then sees end-of-file at once, so nothing hangs on it). Closing the
- * canary opens the reading end itself if nobody did.
+ * canary opens the reading end itself if nobody did. Shared with the tests
+ * module (test-jar).
  */
-final class FifoCanary implements AutoCloseable {
+public final class FifoCanary implements AutoCloseable {
     private final Path fifo;
     private final CompletableFuture<Boolean> opened;
 
-    FifoCanary(Path fifo) throws Exception {
+    public FifoCanary(Path fifo) throws Exception {
         this.fifo = fifo;
         Process p = new ProcessBuilder("mkfifo", fifo.toString()).start();
         if (p.waitFor() != 0) {
@@ -32,12 +33,12 @@ final class FifoCanary implements AutoCloseable {
         });
     }
 
-    Path fifo() {
+    public Path fifo() {
         return fifo;
     }
 
     /** Whether a reader has opened the FIFO by now. */
-    boolean wasOpened() throws InterruptedException {
+    public boolean wasOpened() throws InterruptedException {
         Thread.sleep(20);
         return opened.isDone();
     }
