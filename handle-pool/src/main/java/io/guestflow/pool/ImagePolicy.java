@@ -25,10 +25,12 @@ public record ImagePolicy(Set<String> allowed, Path root, long maxVirtualSize) {
      * Every token: the formats, then features that are off unless listed.
      * vpc and vhdx are verified to reference nothing: qemu's vpc driver never
      * opens a parent (and differencing VHDs are refused here), its vhdx driver
-     * refuses differencing images.
+     * refuses differencing images. {@code remote-images}: nbd/http(s)/ssh disks
+     * in a format other than raw, whose metadata (a backing file, an extent)
+     * could name a host file that qemu would open, unchecked.
      */
     public static final List<String> TOKENS = List.of("raw", "qcow2", "vmdk", "vdi", "vpc", "vhdx",
-            "qcow2-data-file", "vmdk-descriptor");
+            "qcow2-data-file", "vmdk-descriptor", "remote-images");
     /** raw; qcow2 without an external data file; vmdk single-file (monolithicSparse, streamOptimized); vdi; vpc; vhdx. */
     public static final Set<String> DEFAULT_ALLOWED = Set.of("raw", "qcow2", "vmdk", "vdi", "vpc", "vhdx");
     public static final long DEFAULT_MAX_GIB = 16384;

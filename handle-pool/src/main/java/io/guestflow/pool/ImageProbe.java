@@ -90,6 +90,14 @@ public final class ImageProbe {
                 throw new GuestflowException(ErrorCode.INVALID_DRIVE,
                         "remote drive " + Drive.redact(drive.uri()) + " must name its format (raw, qcow2, ...)");
             }
+            if (!drive.format().equals("raw") && !policy.allows("remote-images")) {
+                // a remote qcow2 or vmdk may name /etc/shadow as backing file or extent, and qemu would open
+                // that host file; its metadata cannot be read here before qemu does
+                throw new GuestflowException(ErrorCode.IMAGE_REFUSED, "remote drive " + Drive.redact(drive.uri())
+                        + " is declared " + drive.format() + "; only raw remote drives are accepted, since the metadata of"
+                        + " a remote image can name host files and cannot be checked before qemu opens it"
+                        + " (guestflow.pool.image-formats lacks remote-images)");
+            }
             return drive;
         }
         ImageInfo info = inspect(drive.path(), drive.format(), allowBackingFiles, false);

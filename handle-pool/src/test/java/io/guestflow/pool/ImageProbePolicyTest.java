@@ -175,6 +175,18 @@ class ImageProbePolicyTest {
                 .contains("vdi (dynamic) images are not accepted (accepted: qcow2;");
     }
 
+    /** A remote qcow2 could name /etc/shadow as its backing file, and it cannot be read before qemu opens it. */
+    @Test
+    void remoteDrivesMustBeRawUnlessTheOperatorSaysOtherwise() {
+        Drive remote = Drive.of("https://cdn.example/web01.qcow2?sig=abc").withFormat("qcow2");
+        GuestflowException e = catchThrowableOfType(GuestflowException.class, () -> probe.resolve(remote, false));
+        assertThat(e.code()).isEqualTo(ErrorCode.IMAGE_REFUSED);
+        assertThat(e.getMessage()).contains("only raw remote drives").contains("remote-images").doesNotContain("sig=abc");
+        assertThat(probe.resolve(remote.withFormat("raw"), false).format()).isEqualTo("raw");
+        ImageProbe lax = new ImageProbe(probe.policy().withAllowed(Set.of("raw", "qcow2", "remote-images")));
+        assertThat(lax.resolve(remote, false).format()).isEqualTo("qcow2");
+    }
+
     @Test
     void anOverlayMadeHereIsTrustedButWhatIsBelowItIsNot() throws Exception {
         Path input = qcow2("input.qcow2");

@@ -182,6 +182,8 @@ class HostileInputTest {
                 "{\"uri\":\"https://admin:x@" + SECRET + "@cdn.example/d.img?token=" + TOKEN + "\",\"format\":\"raw\"}", ""));
         r.accept(new String[] {"https disk with a query token and no format", "must name its format", "INVALID_DRIVE"},
                 job("@ID@", "inspect", "{\"uri\":\"https://cdn.example/d.img?X-Amz-Signature=" + TOKEN + "\"}", ""));
+        r.accept(new String[] {"remote qcow2 (its backing file could be a host file)", "only raw remote drives", "IMAGE_REFUSED"},
+                job("@ID@", "inspect", "{\"uri\":\"nbd://storage.example:10809/web02\",\"format\":\"qcow2\"}", ""));
         r.accept(new String[] {"unknown format", "unknown disk format 'qcow9'"},
                 job("@ID@", "inspect", "{\"uri\":\"" + ok.toUri() + "\",\"format\":\"qcow9\"}", ""));
         r.accept(new String[] {"bad label", "1-20 ASCII letters"}, job("@ID@", "inspect", "{\"uri\":\"" + ok.toUri() + "\",\"label\":\"sda-1\"}", ""));

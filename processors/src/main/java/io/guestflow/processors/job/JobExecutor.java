@@ -88,7 +88,7 @@ public final class JobExecutor {
     public static Object execute(HandlePool pool, JobOperation op, Job job, GuestEventListener listener,
                                  Consumer<ApplianceHandle> onLaunched, Attempt attempt,
                                  Set<PosixFilePermission> outputMode) {
-        // the configured image policy on every local disk, before an operation creates anything over it
+        // the configured image policy on every disk, before an operation creates anything over it
         checkDisks(pool, job);
         if (job.output() == null) {
             return executeClaimed(pool, op, job, listener, onLaunched, attempt);
@@ -101,13 +101,11 @@ public final class JobExecutor {
         }
     }
 
-    /** Every local disk of {@code job} against the pool's image policy: REJECTED before anything is created. */
+    /** Every disk of {@code job} against the pool's image policy: REJECTED before anything is created. */
     public static void checkDisks(HandlePool pool, Job job) {
         for (Job.Disk d : job.disks()) {
-            Drive drive = new Drive(Drive.parseUri(d.uri()), d.format(), true, d.label());
-            if (drive.isLocal()) {
-                pool.imageProbe().resolve(drive, pool.config().allowBackingFiles());
-            }
+            pool.imageProbe().resolve(new Drive(Drive.parseUri(d.uri()), d.format(), true, d.label()),
+                    pool.config().allowBackingFiles());
         }
     }
 
