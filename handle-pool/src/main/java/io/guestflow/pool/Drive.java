@@ -36,11 +36,9 @@ public record Drive(URI uri, String format, boolean readOnly, String label, Stri
     /** libguestfs accepts only short alphabetic labels. */
     private static final Pattern LABEL = Pattern.compile("[a-zA-Z]{1,20}");
 
-    private static final Pattern CREDENTIALS = Pattern.compile("://[^/@\\s]*@");
-
-    /** A URI or path as it may appear in messages: credentials ({@code user:secret@}) masked. */
+    /** A URI or path as it may appear in messages: userinfo and query masked ({@link Secrets#redact}). */
     public static String redact(Object uriOrPath) {
-        return uriOrPath == null ? "null" : CREDENTIALS.matcher(uriOrPath.toString()).replaceAll("://***@");
+        return uriOrPath == null ? "null" : Secrets.redact(uriOrPath.toString());
     }
 
     private static final Set<String> DISCARD = Set.of("disable", "enable", "besteffort");
@@ -68,6 +66,12 @@ public record Drive(URI uri, String format, boolean readOnly, String label, Stri
         }
         if (uri.getPath() == null || uri.getPath().isEmpty()) {
             throw new GuestflowException(ErrorCode.INVALID_DRIVE, "URI " + redact(uri) + " names no path or export");
+        }
+        if (Secrets.hasPassword(uri)) {
+            // libguestfs's direct backend writes every credential it is given into qemu's command line
+            throw new GuestflowException(ErrorCode.INVALID_DRIVE, "URI " + redact(uri) + " carries a password;"
+                    + " passwords never go to qemu (libguestfs would put them on its command line, visible in ps):"
+                    + " give the user name alone and let the server trust this host (ssh keys, nbd TLS)");
         }
         if (!scheme.equals("file") && (uri.getHost() == null || uri.getHost().isEmpty())) {
             throw new GuestflowException(ErrorCode.INVALID_DRIVE, "URI " + redact(uri) + " names no host");

@@ -20,6 +20,11 @@ public enum ErrorCode {
     FORMAT_MISMATCH(false),
     /** The image has a backing file, which would let it make the appliance read other host files. */
     BACKING_FILE_REFUSED(false),
+    /**
+     * The image's format or one of its features is not in the allowlist, it is too large, or it makes
+     * qemu open a file that is not a regular file under the image root (data file, extent, backing file).
+     */
+    IMAGE_REFUSED(false),
     /** The appliance did not start. */
     LAUNCH_FAILED(true),
     /** The appliance did not start within the launch timeout and was killed. */

@@ -42,7 +42,7 @@ public final class HandlePool implements AutoCloseable {
     private volatile String lastLaunchFailure;
 
     public HandlePool(PoolConfig config) {
-        this(config, new ImageProbe());
+        this(config, new ImageProbe(config.images()));
     }
 
     public HandlePool(PoolConfig config, ImageProbe probe) {
@@ -222,6 +222,17 @@ public final class HandlePool implements AutoCloseable {
          */
         public ApplianceHandle launch(List<Drive> drives, GuestEventListener listener, boolean debug,
                                       boolean allowBackingFiles) {
+            return launch(drives, listener, debug, allowBackingFiles, false);
+        }
+
+        /**
+         * As {@link #launch(List, GuestEventListener, boolean, boolean)}; with
+         * {@code owned} the drives are files the caller created itself (overlays
+         * over inputs it probed, new outputs): their own location is trusted, the
+         * files below them must pass the image policy.
+         */
+        public ApplianceHandle launch(List<Drive> drives, GuestEventListener listener, boolean debug,
+                                      boolean allowBackingFiles, boolean owned) {
             if (handle != null) {
                 throw new IllegalStateException("a lease holds one appliance; close it first");
             }
@@ -229,7 +240,8 @@ public final class HandlePool implements AutoCloseable {
                 throw new GuestflowException(ErrorCode.INVALID_DRIVE, "no disks given");
             }
             // validate every image before paying for a launch
-            List<Drive> resolved = drives.stream().map(d -> probe.resolve(d, allowBackingFiles)).toList();
+            List<Drive> resolved = drives.stream()
+                    .map(d -> owned ? probe.resolveOwned(d) : probe.resolve(d, allowBackingFiles)).toList();
             AccelerationProbe.Decision accel = acceleration();
             ApplianceHandle h = new ApplianceHandle(jobId, config, accel.acceleration(),
                     listener == null ? GuestEventListener.NONE : listener, timer);

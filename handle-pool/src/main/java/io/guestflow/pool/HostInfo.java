@@ -50,6 +50,7 @@ public final class HostInfo {
         }
     }
 
+    /** The command lines of every process on the host. */
     public static List<String> commandLines() {
         return ProcessHandle.allProcesses().map(HostInfo::commandLine).flatMap(java.util.Optional::stream).toList();
     }

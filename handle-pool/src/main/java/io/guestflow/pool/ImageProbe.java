@@ -7,72 +7,422 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 /**
- * Checks a local image before any appliance sees it, with {@code qemu-img}
- * (read-only, {@code -U} so a running VM's lock does not stop us):
- * existence, readability, non-zero length, the real format (so qemu never
- * probes it), a declared format that lies, a damaged qcow2, and backing
- * files. Every failure is a {@link GuestflowException} with a specific code;
- * the image is never written.
+ * Checks a local image before any appliance sees it. First in Java, before
+ * any {@code qemu-img} touches the file ({@code qemu-img info} opens VMDK
+ * extents, {@code qemu-img check} opens qcow2 data files): its real format
+ * from its header, the format and features against the {@link ImagePolicy}
+ * allowlist, and every file its metadata names — backing files (the whole
+ * chain), qcow2 external data files, VMDK extents — each of which must be a
+ * regular file under the policy's root (never a FIFO, socket, device or
+ * directory). Then {@code qemu-img info --backing-chain} with the format
+ * given explicitly (qemu never probes), whose list of files must be exactly
+ * what the header check vetted; the virtual size against the limit; and
+ * {@code qemu-img check} for damaged or truncated metadata. Every failure is
+ * a {@link GuestflowException} with a specific code whose message names the
+ * file; the image is never written. What qemu-img said of an image is
+ * remembered (for every probe of this process) while none of its files
+ * changes; the Java walk and the policy run every time.
  */
 public final class ImageProbe {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** qemu-img check's exit code for "this format has no consistency check". */
     private static final int CHECK_UNSUPPORTED = 63;
     private static final long TIMEOUT_SECONDS = 120;
+    /** Backing chains deeper than this are refused (qemu itself stops far later). */
+    public static final int MAX_CHAIN = 16;
+    /** {@code json:} pseudo-protocol or {@code proto:...} before any slash: qemu would open it with a protocol driver. */
+    private static final Pattern PROTOCOL = Pattern.compile("^(json:|[A-Za-z0-9+._-]+:)");
+    private static final int CACHE_SIZE = 256;
 
     private final String qemuImg;
+    private final ImagePolicy policy;
+    /** qemu-img's answers per image and format, kept while none of the files it opened changes. */
+    private static final Map<String, QemuFacts> FACTS = new LinkedHashMap<>(64, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, QemuFacts> eldest) {
+            return size() > CACHE_SIZE;
+        }
+    };
 
+    /** The default policy: {@link ImagePolicy#defaults()}, referenced files beside the image. */
     public ImageProbe() {
-        this("qemu-img");
+        this(ImagePolicy.defaults());
     }
 
     public ImageProbe(String qemuImg) {
+        this(qemuImg, ImagePolicy.defaults());
+    }
+
+    public ImageProbe(ImagePolicy policy) {
+        this("qemu-img", policy);
+    }
+
+    public ImageProbe(String qemuImg, ImagePolicy policy) {
         this.qemuImg = qemuImg;
+        this.policy = Objects.requireNonNull(policy);
+    }
+
+    public ImagePolicy policy() {
+        return policy;
     }
 
     /**
      * Validates a drive and returns it with its format resolved. Remote
      * drives must name their format: nothing is probed over the network.
      */
-    public Drive resolve(Drive drive, boolean allowBackingFile) {
+    public Drive resolve(Drive drive, boolean allowBackingFiles) {
         if (!drive.isLocal()) {
             if (drive.format() == null) {
                 throw new GuestflowException(ErrorCode.INVALID_DRIVE,
                         "remote drive " + Drive.redact(drive.uri()) + " must name its format (raw, qcow2, ...)");
             }
+            if (!drive.format().equals("raw") && !policy.allows("remote-images")) {
+                // a remote qcow2 or vmdk may name /etc/shadow as backing file or extent, and qemu would open
+                // that host file; its metadata cannot be read here before qemu does
+                throw new GuestflowException(ErrorCode.IMAGE_REFUSED, "remote drive " + Drive.redact(drive.uri())
+                        + " is declared " + drive.format() + "; only raw remote drives are accepted, since the metadata of"
+                        + " a remote image can name host files and cannot be checked before qemu opens it"
+                        + " (guestflow.pool.image-formats lacks remote-images)");
+            }
             return drive;
         }
-        ImageInfo info = inspect(drive.path(), drive.format(), allowBackingFile);
+        ImageInfo info = inspect(drive.path(), drive.format(), allowBackingFiles, false);
+        return drive.withFormat(info.format());
+    }
+
+    /**
+     * A drive this process created itself (an overlay over an input it probed
+     * already, a new output): its own format and location are trusted, the
+     * file it is backed by must pass the policy and name nothing further.
+     */
+    public Drive resolveOwned(Drive drive) {
+        if (!drive.isLocal()) {
+            return resolve(drive, false);
+        }
+        ImageInfo info = inspect(drive.path(), drive.format(), false, true);
         return drive.withFormat(info.format());
     }
 
     /** Checks a local image and tells its format and sizes. */
-    public ImageInfo inspect(Path path, String declaredFormat, boolean allowBackingFile) {
+    public ImageInfo inspect(Path path, String declaredFormat, boolean allowBackingFiles) {
+        return inspect(path, declaredFormat, allowBackingFiles, false);
+    }
+
+    private ImageInfo inspect(Path path, String declaredFormat, boolean allowBackingFiles, boolean owned) {
         checkFile(path);
-        ImageInfo detected = info(path, null);
-        String format = detected.format();
-        if (declaredFormat != null && !declaredFormat.equals(format)) {
-            // raw accepts any bytes, so "raw" over a qcow2 would hand the guest the
-            // qcow2 metadata; any other mismatch would fail later inside qemu
-            Result r = run(List.of(qemuImg, "info", "-U", "--output=json", "-f", declaredFormat, path.toString()));
-            String why = r.exitCode == 0 ? "content is " + format : firstLine(r.stderr);
-            throw new GuestflowException(ErrorCode.FORMAT_MISMATCH,
-                    path + ": declared format " + declaredFormat + " does not match the file (" + why + ")");
+        Path real = real(path);
+        Walk walk = new Walk(path, real, allowBackingFiles, owned);
+        walk.top(declaredFormat);
+        QemuFacts facts = facts(walk, !owned);
+        ImageInfo info = qemuInfo(walk, facts.chain());
+        if (policy.maxVirtualSize() > 0 && info.virtualSize() > policy.maxVirtualSize()) {
+            throw new GuestflowException(ErrorCode.IMAGE_REFUSED, path + ": virtual size " + gib(info.virtualSize())
+                    + " GiB exceeds the largest accepted, " + gib(policy.maxVirtualSize())
+                    + " GiB (guestflow.pool.max-image-size-gib)");
         }
-        if (detected.backingFile() != null && !allowBackingFile) {
-            throw new GuestflowException(ErrorCode.BACKING_FILE_REFUSED,
-                    path + " has a backing file (" + detected.backingFile()
-                            + "); refused because it would make the appliance open other host files"
-                            + " (flatten it with qemu-img convert, or enable backing files in the configuration)");
+        if (!owned && facts.checkFailure() != null) {
+            throw new GuestflowException(ErrorCode.DISK_CORRUPT, path + ": " + info.format()
+                    + " image is damaged or truncated (qemu-img check: " + facts.checkFailure() + ")");
         }
-        check(path, format);
-        return detected;
+        return info;
+    }
+
+    /**
+     * What qemu-img says of the walked image: its {@code info --backing-chain}
+     * and, when {@code check}, why {@code check} finds it damaged (null: it does
+     * not). Asked once while the files stay the same.
+     */
+    private record QemuFacts(Map<Path, List<Object>> stamps, JsonNode chain, boolean checked, String checkFailure) {
+    }
+
+    private QemuFacts facts(Walk walk, boolean check) {
+        String key = walk.real + "\0" + walk.format;
+        Map<Path, List<Object>> now = stamps(walk.vetted);
+        QemuFacts known;
+        synchronized (FACTS) {
+            known = FACTS.get(key);
+        }
+        boolean same = known != null && known.stamps().equals(now);
+        if (same && (known.checked() || !check)) {
+            return known;
+        }
+        JsonNode chain = same ? known.chain() : qemuChain(walk);
+        String failure = check ? check(walk.real, walk.format) : null;
+        QemuFacts facts = new QemuFacts(now, chain, check, failure);
+        synchronized (FACTS) {
+            FACTS.put(key, facts);
+        }
+        return facts;
+    }
+
+    private static Map<Path, List<Object>> stamps(Set<Path> files) {
+        Map<Path, List<Object>> out = new LinkedHashMap<>();
+        for (Path p : files) {
+            try {
+                BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                Object ctime = Files.getAttribute(p, "unix:ctime", LinkOption.NOFOLLOW_LINKS);
+                out.put(p, List.of(String.valueOf(a.fileKey()), a.size(), a.lastModifiedTime(), ctime));
+            } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+                out.put(p, List.of(FileTime.fromMillis(System.nanoTime()))); // never equal: probe again
+            }
+        }
+        return out;
+    }
+
+    /** The Java half: the top image and everything its metadata names, judged before qemu-img runs. */
+    private final class Walk {
+        final Path shown;
+        final Path real;
+        final boolean allowBackingFiles;
+        final boolean owned;
+        final Path root;
+        String format;
+        /** Real paths of every file qemu may open for this image, the image first. */
+        final Set<Path> vetted = new LinkedHashSet<>();
+
+        Walk(Path shown, Path real, boolean allowBackingFiles, boolean owned) {
+            this.shown = shown;
+            this.real = real;
+            this.allowBackingFiles = allowBackingFiles;
+            this.owned = owned;
+            Path r = policy.root() != null ? policy.root() : real.getParent();
+            Path rr;
+            try {
+                rr = r.toRealPath();
+            } catch (IOException e) {
+                rr = r;
+            }
+            this.root = rr;
+        }
+
+        void top(String declaredFormat) {
+            ImageHeaders.Header h = header(shown, real);
+            if (declaredFormat != null && !declaredFormat.equals(h.format())) {
+                ImageHeaders.Header fixed = declaredFormat.equals("vpc") && h.format().equals("raw") ? fixedVpc(real) : null;
+                if (fixed == null) {
+                    // raw accepts any bytes, so "raw" over a qcow2 would hand the guest the qcow2 metadata,
+                    // and any other format would make qemu parse the file as something it is not
+                    throw new GuestflowException(ErrorCode.FORMAT_MISMATCH, shown + ": declared format " + declaredFormat
+                            + " does not match the file (content is " + describe(h) + ")");
+                }
+                h = fixed;
+            }
+            format = h.format();
+            damaged(shown, h);
+            if (owned) {
+                if (!format.equals("qcow2") && !format.equals("raw") && !policy.allows(format)) {
+                    throw new GuestflowException(ErrorCode.IMAGE_REFUSED, shown + ": a " + format + " image made here");
+                }
+            } else {
+                allowed(shown, h);
+            }
+            vetted.add(real);
+            refs(shown, real, h, 0);
+        }
+
+        private void refs(Path owner, Path ownerReal, ImageHeaders.Header h, int depth) {
+            for (ImageHeaders.Ref ref : h.refs()) {
+                switch (ref.kind()) {
+                    case BACKING -> backing(owner, ownerReal, h, ref, depth);
+                    case DATA_FILE -> {
+                        if (!policy.allows("qcow2-data-file")) {
+                            throw new GuestflowException(ErrorCode.IMAGE_REFUSED, owner + " has an external data file ("
+                                    + (ref.name().isEmpty() ? "none named" : ref.name()) + "); qcow2 images with a data file"
+                                    + " make qemu open another host file and are not accepted (guestflow.pool.image-formats"
+                                    + " lacks qcow2-data-file)");
+                        }
+                        vetted.add(target(owner, ownerReal, ref, depth == 0 && owned));
+                    }
+                    case EXTENT -> vetted.add(target(owner, ownerReal, ref, depth == 0 && owned));
+                }
+            }
+        }
+
+        private void backing(Path owner, Path ownerReal, ImageHeaders.Header h, ImageHeaders.Ref ref, int depth) {
+            boolean ownOverlay = owned && depth == 0;
+            if (!allowBackingFiles && !ownOverlay) {
+                throw new GuestflowException(ErrorCode.BACKING_FILE_REFUSED, owner + " has a backing file (" + ref.name()
+                        + "); refused because it would make the appliance open other host files"
+                        + " (flatten it with qemu-img convert, or enable backing files in the configuration)");
+            }
+            if (h.format().equals("vmdk")) {
+                throw new GuestflowException(ErrorCode.IMAGE_REFUSED, owner + " is a VMDK with a parent disk ("
+                        + ref.name() + "); only single-file VMDKs are accepted");
+            }
+            if (ref.format() == null) {
+                throw new GuestflowException(ErrorCode.IMAGE_REFUSED, owner + " names its backing file " + ref.name()
+                        + " without recording its format; qemu would guess it (recreate the overlay with -F FORMAT)");
+            }
+            if (depth + 1 >= MAX_CHAIN) {
+                throw new GuestflowException(ErrorCode.IMAGE_REFUSED, shown + ": backing chain deeper than " + MAX_CHAIN
+                        + " images (at " + owner + ")");
+            }
+            Path target = target(owner, ownerReal, ref, ownOverlay);
+            if (vetted.contains(target)) {
+                throw new GuestflowException(ErrorCode.IMAGE_REFUSED, shown + ": backing chain loops back to " + target
+                        + " (named by " + owner + ")");
+            }
+            ImageHeaders.Header bh = header(target, target);
+            if (ref.format().equals("raw")) {
+                bh = new ImageHeaders.Header("raw", null, List.of(), null); // qemu reads it as bytes
+            } else if (!ref.format().equals(bh.format())) {
+                throw new GuestflowException(ErrorCode.IMAGE_REFUSED, owner + " names its backing file " + target + " as "
+                        + ref.format() + ", but its content is " + describe(bh));
+            }
+            damaged(target, bh);
+            allowed(target, bh);
+            vetted.add(target);
+            if (ownOverlay && !bh.refs().isEmpty()) {
+                throw new GuestflowException(ErrorCode.BACKING_FILE_REFUSED, target + " names other files ("
+                        + bh.refs().get(0).name() + "); refused under a working overlay");
+            }
+            refs(target, target, bh, depth + 1);
+        }
+
+        /** Where a name in {@code owner}'s metadata leads: a regular file under the root, or a refusal naming it. */
+        private Path target(Path owner, Path ownerReal, ImageHeaders.Ref ref, boolean skipRoot) {
+            String name = ref.name();
+            String what = owner + " names " + ref.kind().label + " '" + name + "'";
+            if (name.isEmpty()) {
+                throw new GuestflowException(ErrorCode.IMAGE_REFUSED, owner + " needs an " + ref.kind().label + " but names none");
+            }
+            if (!name.startsWith("/") && PROTOCOL.matcher(name).lookingAt()) {
+                throw new GuestflowException(ErrorCode.IMAGE_REFUSED, what + ", which is not a plain file path"
+                        + " (qemu would open it with a protocol driver); refused");
+            }
+            Path p = ownerReal.getParent().resolve(name);
+            Path r;
+            try {
+                r = p.toRealPath();
+            } catch (NoSuchFileException e) {
+                if (!skipRoot && !p.normalize().startsWith(root)) {
+                    throw outside(what, p.normalize());
+                }
+                throw new GuestflowException(ErrorCode.DISK_NOT_FOUND, what + ", which does not exist");
+            } catch (IOException e) {
+                throw new GuestflowException(ErrorCode.IMAGE_REFUSED, what + ", which cannot be resolved: " + e.getMessage());
+            }
+            if (!skipRoot && !r.startsWith(root)) {
+                throw outside(what + (r.equals(p.normalize()) ? "" : " (resolving to " + r + ")"), r);
+            }
+            BasicFileAttributes a;
+            try {
+                a = Files.readAttributes(r, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            } catch (IOException e) {
+                throw new GuestflowException(ErrorCode.IMAGE_REFUSED, what + ", which cannot be read: " + e.getMessage());
+            }
+            if (!a.isRegularFile()) {
+                throw new GuestflowException(ErrorCode.IMAGE_REFUSED, what + (r.toString().equals(name) ? "" : " (" + r + ")")
+                        + ", which is " + kindOf(r, a) + ", not a regular file; refused");
+            }
+            if (!Files.isReadable(r)) {
+                throw new GuestflowException(ErrorCode.DISK_UNREADABLE, what + ": permission denied");
+            }
+            return r;
+        }
+
+        private GuestflowException outside(String what, Path p) {
+            return new GuestflowException(ErrorCode.IMAGE_REFUSED, what + ", which is outside the image root " + root
+                    + "; an image may make qemu open only regular files under it");
+        }
+
+        /** The format and its variant must be in the allowlist. */
+        private void allowed(Path file, ImageHeaders.Header h) {
+            String f = h.format();
+            if (!ImagePolicy.TOKENS.contains(f) || !policy.allows(f)) {
+                throw new GuestflowException(ErrorCode.IMAGE_REFUSED, file + ": " + describe(h) + " images are not accepted"
+                        + " (accepted: " + String.join(", ", policy.formats()) + "; guestflow.pool.image-formats)");
+            }
+            String v = h.variant();
+            if (f.equals("vmdk") && "descriptor".equals(v) && !policy.allows("vmdk-descriptor")) {
+                List<String> names = h.refs().stream().map(ImageHeaders.Ref::name).toList();
+                throw new GuestflowException(ErrorCode.IMAGE_REFUSED, file + " is a VMDK descriptor whose data is in other files"
+                        + (names.isEmpty() ? "" : " (" + String.join(", ", names) + ")") + "; only single-file VMDKs"
+                        + " (monolithicSparse, streamOptimized) are accepted (guestflow.pool.image-formats lacks vmdk-descriptor)");
+            }
+            if (f.equals("vmdk") && "cowd".equals(v)) {
+                throw new GuestflowException(ErrorCode.IMAGE_REFUSED, file + " is a VMDK3 (COWD) image; only VMDK4"
+                        + " single-file images (monolithicSparse, streamOptimized) are accepted");
+            }
+            if (f.equals("vpc") && !"fixed".equals(v) && !"dynamic".equals(v)) {
+                throw new GuestflowException(ErrorCode.IMAGE_REFUSED, file + " is a " + v + " VHD; a differencing VHD names"
+                        + " a parent disk, only fixed and dynamic ones are accepted");
+            }
+            if (f.equals("vdi") && !"dynamic".equals(v) && !"static".equals(v)) {
+                throw new GuestflowException(ErrorCode.IMAGE_REFUSED, file + " is a " + v + " VDI; only dynamic and static"
+                        + " ones are accepted");
+            }
+        }
+    }
+
+    private static void damaged(Path file, ImageHeaders.Header h) {
+        if (h.damage() != null) {
+            throw new GuestflowException(ErrorCode.DISK_CORRUPT, file + ": " + h.format()
+                    + " image is damaged or truncated (" + h.damage() + ")");
+        }
+    }
+
+    private static String describe(ImageHeaders.Header h) {
+        return h.variant() == null ? h.format() : h.format() + " (" + h.variant() + ")";
+    }
+
+    /** What a non-regular file is, from its mode bits. */
+    static String kindOf(Path p, BasicFileAttributes a) {
+        if (a.isDirectory()) {
+            return "a directory";
+        }
+        try {
+            int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            switch (mode & 0170000) {
+                case 0010000: return "a FIFO";
+                case 0020000: return "a character device";
+                case 0060000: return "a block device";
+                case 0140000: return "a socket";
+                default: break;
+            }
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            // fall through
+        }
+        return "a special file";
+    }
+
+    private static ImageHeaders.Header header(Path shown, Path real) {
+        try {
+            return ImageHeaders.read(real);
+        } catch (IOException e) {
+            throw new GuestflowException(ErrorCode.DISK_UNREADABLE, shown + ": cannot read its header: " + e.getMessage(), e);
+        }
+    }
+
+    private static ImageHeaders.Header fixedVpc(Path real) {
+        try {
+            ImageHeaders.Header h = ImageHeaders.readFixedVpc(real);
+            return h != null && "fixed".equals(h.variant()) ? h : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static Path real(Path path) {
+        try {
+            return path.toRealPath();
+        } catch (IOException e) {
+            throw new GuestflowException(ErrorCode.DISK_UNREADABLE, path + ": cannot be resolved: " + e.getMessage(), e);
+        }
     }
 
     private static void checkFile(Path path) {
@@ -99,39 +449,83 @@ public final class ImageProbe {
         }
     }
 
-    private ImageInfo info(Path path, String format) {
-        List<String> cmd = new ArrayList<>(List.of(qemuImg, "info", "-U", "--output=json"));
-        if (format != null) {
-            cmd.addAll(List.of("-f", format));
-        }
-        cmd.add(path.toString());
-        Result r = run(cmd);
+    /**
+     * The qemu half, once every file is vetted: {@code qemu-img info --backing-chain}
+     * with the format given, and every file it lists must be one the walk vetted.
+     */
+    private JsonNode qemuChain(Walk walk) {
+        Result r = run(List.of(qemuImg, "info", "-U", "--output=json", "--backing-chain", "-f", walk.format,
+                walk.real.toString()));
         if (r.exitCode != 0) {
-            throw new GuestflowException(ErrorCode.DISK_CORRUPT, path + ": qemu-img cannot open it: " + firstLine(r.stderr));
+            throw new GuestflowException(ErrorCode.DISK_CORRUPT, walk.shown + ": qemu-img cannot open it: " + firstLine(r.stderr));
         }
+        JsonNode chain;
         try {
-            JsonNode n = JSON.readTree(r.stdout);
-            String backing = n.hasNonNull("backing-filename") ? n.get("backing-filename").asText() : null;
-            return new ImageInfo(n.path("format").asText(), n.path("virtual-size").asLong(),
-                    n.path("actual-size").asLong(), backing);
+            chain = JSON.readTree(r.stdout);
         } catch (IOException e) {
-            throw new GuestflowException(ErrorCode.DISK_CORRUPT, path + ": unreadable qemu-img output: " + e.getMessage(), e);
+            throw new GuestflowException(ErrorCode.DISK_CORRUPT, walk.shown + ": unreadable qemu-img output: " + e.getMessage(), e);
         }
+        return chain.isArray() ? chain : JSON.createArrayNode().add(chain);
     }
 
-    /** A metadata check catches truncated and damaged images that qemu-img info still opens. */
-    private void check(Path path, String format) {
+    private ImageInfo qemuInfo(Walk walk, JsonNode chain) {
+        for (int i = 0; i < chain.size(); i++) {
+            JsonNode n = chain.get(i);
+            Path file = opened(walk, n.path("filename").asText(), walk.real.getParent());
+            String fmt = n.path("format").asText();
+            if (i > 0 && !policy.allows(fmt)) {
+                throw new GuestflowException(ErrorCode.IMAGE_REFUSED, file + ": " + fmt + " images are not accepted (accepted: "
+                        + String.join(", ", policy.formats()) + ")");
+            }
+            JsonNode data = n.path("format-specific").path("data");
+            if (data.hasNonNull("data-file")) {
+                opened(walk, data.get("data-file").asText(), file.getParent());
+            }
+            for (JsonNode e : data.path("extents")) {
+                opened(walk, e.path("filename").asText(), file.getParent());
+            }
+        }
+        JsonNode top = chain.get(0);
+        String backing = top.hasNonNull("backing-filename") ? top.get("backing-filename").asText() : null;
+        return new ImageInfo(top.path("format").asText(), top.path("virtual-size").asLong(),
+                top.path("actual-size").asLong(), backing);
+    }
+
+    /** A file qemu-img says it opens must be one the header walk vetted. */
+    private static Path opened(Walk walk, String name, Path dir) {
+        Path r = null;
+        if (!name.isEmpty() && (name.startsWith("/") || !PROTOCOL.matcher(name).lookingAt())) {
+            try {
+                r = dir.resolve(name).toRealPath();
+            } catch (IOException e) {
+                r = null;
+            }
+        }
+        if (r == null || !walk.vetted.contains(r)) {
+            throw new GuestflowException(ErrorCode.IMAGE_REFUSED, walk.shown + ": qemu-img reports that it opens '" + name
+                    + "', which the header check did not vet; refused");
+        }
+        return r;
+    }
+
+    /**
+     * A metadata check catches truncated and damaged images that qemu-img info
+     * still opens; returns why it failed, or null.
+     */
+    private String check(Path path, String format) {
         if (format.equals("raw")) {
-            return;
+            return null;
         }
         Result r = run(List.of(qemuImg, "check", "-U", "-f", format, path.toString()));
         // 0 clean, 3 leaked clusters only (harmless for reading); 63 no check for this format
         if (r.exitCode == 0 || r.exitCode == 3 || r.exitCode == CHECK_UNSUPPORTED) {
-            return;
+            return null;
         }
-        String detail = firstLine(r.stderr.isBlank() ? r.stdout : r.stderr);
-        throw new GuestflowException(ErrorCode.DISK_CORRUPT,
-                path + ": " + format + " image is damaged or truncated (qemu-img check: " + detail + ")");
+        return firstLine(r.stderr.isBlank() ? r.stdout : r.stderr);
+    }
+
+    private static long gib(long bytes) {
+        return bytes >> 30;
     }
 
     private static String firstLine(String s) {

@@ -26,10 +26,12 @@ import java.util.Map;
  * @param allowBackingFiles accept images with backing files (off: they could read other host files)
  * @param verbose           appliance and library debug messages (many events)
  * @param trace             libguestfs call trace events
+ * @param images            the image allowlist and size limit (its root is set by the engine: the image root)
  */
 public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration acceleration,
                          Duration launchTimeout, Duration leaseTimeout, Duration shutdownGrace,
-                         Path cacheDir, Path tmpDir, boolean allowBackingFiles, boolean verbose, boolean trace) {
+                         Path cacheDir, Path tmpDir, boolean allowBackingFiles, boolean verbose, boolean trace,
+                         ImagePolicy images) {
 
     public PoolConfig {
         if (maxAppliances < 0 || memsizeMb < 0 || smp < 1) {
@@ -37,6 +39,9 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
         }
         if (tmpDir == null) {
             tmpDir = Path.of(System.getProperty("java.io.tmpdir"), "guestflow");
+        }
+        if (images == null) {
+            images = ImagePolicy.defaults();
         }
     }
 
@@ -78,20 +83,40 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
     public static final Setting<Boolean> ALLOW_BACKING_FILES = Setting.of(PREFIX + "allow-backing-files", Setting.BOOLEAN)
             .withDefault("false")
             .withDescription("Images with a backing file are refused: a crafted qcow2 could otherwise make the"
-                    + " appliance open any file on the host. Set true only for trusted images.");
+                    + " appliance open any file on the host. true: backing chains are followed, and every file of the"
+                    + " chain must still be a regular file under the image root.");
+    public static final Setting<java.util.Set<String>> IMAGE_FORMATS = Setting.of(PREFIX + "image-formats",
+                    Setting.type("list of formats and features", ImagePolicy::parse))
+            .withDefault("raw,qcow2,vmdk,vdi,vpc,vhdx")
+            .withDescription("Image allowlist: the formats accepted for local disks, and the features that make qemu"
+                    + " open other files (off unless listed). Every file an image names (backing files, qcow2 data"
+                    + " files, VMDK extents) must be a regular file under the image root (never a FIFO, socket, device"
+                    + " or directory), and is checked from the image's header before qemu-img opens anything."
+                    + " Formats: raw, qcow2 (without an external data file), vmdk (single-file: monolithicSparse,"
+                    + " streamOptimized), vdi (dynamic, static), vpc (fixed, dynamic; differencing VHDs are refused),"
+                    + " vhdx (qemu refuses differencing ones). Features: qcow2-data-file (qcow2 images with an"
+                    + " external data file), vmdk-descriptor (VMDK descriptors whose extents are other files),"
+                    + " remote-images (nbd/http(s)/ssh disks in a format other than raw: their metadata, a backing"
+                    + " file /etc/shadow, cannot be checked before qemu opens it, so without this token remote disks"
+                    + " must be raw).");
+    public static final Setting<Long> MAX_IMAGE_SIZE_GIB = Setting.of(PREFIX + "max-image-size-gib", Setting.LONG)
+            .withDefault("16384").must(v -> v >= 0 && v <= (Long.MAX_VALUE >> 30), ">= 0")
+            .withDescription("Largest virtual size accepted, in GiB (sparse giants are refused). 0: no limit.");
     public static final Setting<Boolean> VERBOSE = Setting.of(PREFIX + "verbose", Setting.BOOLEAN)
             .withDefault("false")
             .withDescription("Appliance and library debug messages published on the log topic for every job"
-                    + " (otherwise only for jobs with \"debug\": true).");
+                    + " (otherwise only for jobs with \"debug\": true, which guestflow.engine.allow-debug-jobs must"
+                    + " allow). They name drives and hold qemu's command line.");
     public static final Setting<Boolean> TRACE = Setting.of(PREFIX + "trace", Setting.BOOLEAN)
             .withDefault("false")
             .withDescription("The libguestfs call trace and call entries published on the log topic for every job"
-                    + " (otherwise only for jobs with \"debug\": true).");
+                    + " (otherwise only for jobs with \"debug\": true, which guestflow.engine.allow-debug-jobs must"
+                    + " allow). They name drives and hold qemu's command line.");
 
     /** The pool's settings, as documented. */
     public static final SettingGroup SETTINGS = new SettingGroup("handle pool (libguestfs appliances)", "",
             List.of(MAX_APPLIANCES, MEMSIZE_MB, SMP, ACCELERATION, LAUNCH_TIMEOUT, LEASE_TIMEOUT, SHUTDOWN_GRACE,
-                    CACHE_DIR, TMP_DIR, ALLOW_BACKING_FILES, VERBOSE, TRACE));
+                    CACHE_DIR, TMP_DIR, ALLOW_BACKING_FILES, IMAGE_FORMATS, MAX_IMAGE_SIZE_GIB, VERBOSE, TRACE));
 
     private static final Catalog CATALOG = new Catalog(List.of(), List.of(SETTINGS), List.of());
 
@@ -104,7 +129,8 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
     public static PoolConfig from(Configuration c) {
         return new PoolConfig(c.get(MAX_APPLIANCES), c.get(MEMSIZE_MB), c.get(SMP), c.get(ACCELERATION),
                 c.get(LAUNCH_TIMEOUT), c.get(LEASE_TIMEOUT), c.get(SHUTDOWN_GRACE), c.get(CACHE_DIR), c.get(TMP_DIR),
-                c.get(ALLOW_BACKING_FILES), c.get(VERBOSE), c.get(TRACE));
+                c.get(ALLOW_BACKING_FILES), c.get(VERBOSE), c.get(TRACE),
+                new ImagePolicy(c.get(IMAGE_FORMATS), null, c.get(MAX_IMAGE_SIZE_GIB) << 30));
     }
 
     /**
@@ -137,42 +163,48 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
 
     public PoolConfig withMaxAppliances(int n) {
         return new PoolConfig(n, memsizeMb, smp, acceleration, launchTimeout, leaseTimeout, shutdownGrace,
-                cacheDir, tmpDir, allowBackingFiles, verbose, trace);
+                cacheDir, tmpDir, allowBackingFiles, verbose, trace, images);
     }
 
     public PoolConfig withAcceleration(Acceleration a) {
         return new PoolConfig(maxAppliances, memsizeMb, smp, a, launchTimeout, leaseTimeout, shutdownGrace,
-                cacheDir, tmpDir, allowBackingFiles, verbose, trace);
+                cacheDir, tmpDir, allowBackingFiles, verbose, trace, images);
     }
 
     public PoolConfig withLeaseTimeout(Duration d) {
         return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, launchTimeout, d, shutdownGrace,
-                cacheDir, tmpDir, allowBackingFiles, verbose, trace);
+                cacheDir, tmpDir, allowBackingFiles, verbose, trace, images);
     }
 
     public PoolConfig withLaunchTimeout(Duration d) {
         return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, d, leaseTimeout, shutdownGrace,
-                cacheDir, tmpDir, allowBackingFiles, verbose, trace);
+                cacheDir, tmpDir, allowBackingFiles, verbose, trace, images);
     }
 
     public PoolConfig withShutdownGrace(Duration d) {
         return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, launchTimeout, leaseTimeout, d,
-                cacheDir, tmpDir, allowBackingFiles, verbose, trace);
+                cacheDir, tmpDir, allowBackingFiles, verbose, trace, images);
     }
 
     public PoolConfig withMemsizeMb(int mb) {
         return new PoolConfig(maxAppliances, mb, smp, acceleration, launchTimeout, leaseTimeout, shutdownGrace,
-                cacheDir, tmpDir, allowBackingFiles, verbose, trace);
+                cacheDir, tmpDir, allowBackingFiles, verbose, trace, images);
     }
 
     public PoolConfig withAllowBackingFiles(boolean allow) {
         return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, launchTimeout, leaseTimeout, shutdownGrace,
-                cacheDir, tmpDir, allow, verbose, trace);
+                cacheDir, tmpDir, allow, verbose, trace, images);
     }
 
     public PoolConfig withDebug(boolean verboseOn, boolean traceOn) {
         return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, launchTimeout, leaseTimeout, shutdownGrace,
-                cacheDir, tmpDir, allowBackingFiles, verboseOn, traceOn);
+                cacheDir, tmpDir, allowBackingFiles, verboseOn, traceOn, images);
+    }
+
+    /** This configuration with another image allowlist and size limit. */
+    public PoolConfig withImages(ImagePolicy p) {
+        return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, launchTimeout, leaseTimeout, shutdownGrace,
+                cacheDir, tmpDir, allowBackingFiles, verbose, trace, p);
     }
 
     /** The libguestfs default appliance memory, used for sizing when memsizeMb is 0. */

@@ -64,9 +64,9 @@ public final class InspectCommand implements Callable<Integer> {
 
     static void logEvent(GuestEvent e) {
         if (e.kind() == GuestEvent.Kind.WARNING) {
-            LOG.warn("libguestfs: {}", e.message());
+            LOG.warn("libguestfs: {}", io.guestflow.pool.Secrets.redact(e.message()));
         } else if (LOG.isDebugEnabled() && e.kind() != GuestEvent.Kind.PROGRESS) {
-            LOG.debug("libguestfs {}: {}", e.kind(), e.message());
+            LOG.debug("libguestfs {}: {}", e.kind(), io.guestflow.pool.Secrets.redact(e.message()));
         }
     }
 

@@ -37,6 +37,9 @@ public final class PipelineCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, paramLabel = "OUTPUT", description = "The new image, for pipelines with a copy-mode sparsify or a resize (the last one writes it).")
     String output;
 
+    @Option(names = "--overwrite", description = "Replace the output if it exists (it keeps its mode); otherwise an existing the output is refused.")
+    boolean overwrite;
+
     @Option(names = "--format", description = "Format of the disks (raw, qcow2, ...); detected when omitted.")
     String format;
 
@@ -69,7 +72,7 @@ public final class PipelineCommand implements Callable<Integer> {
         ObjectNode options = LocalJob.options();
         options.set("steps", parsed);
         PipelineJobOperation op = (PipelineJobOperation) OperationRegistry.defaults(allowHostScripts).get("pipeline");
-        Job job = LocalJob.job(op.type(), disks, format, output == null ? null : new Job.Output(output, null), options,
+        Job job = LocalJob.job(op.type(), disks, format, output == null ? null : new Job.Output(output, null, overwrite), options,
                 timeoutSeconds);
         if (planOnly) {
             op.validate(job);

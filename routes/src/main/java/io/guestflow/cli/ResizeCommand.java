@@ -24,6 +24,9 @@ public final class ResizeCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    @Option(names = "--overwrite", description = "Replace OUTPUT if it exists (it keeps its mode); otherwise an existing OUTPUT is refused.")
+    boolean overwrite;
+
     @Option(names = "--size", paramLabel = "SIZE", description = "Output disk size: absolute (10G, 512M) or relative to DISK (+1G). Default: DISK's size.")
     String size;
 
@@ -100,7 +103,7 @@ public final class ResizeCommand implements Callable<Integer> {
             o.put("dryRun", true);
         }
         ResizeJobOperation op = new ResizeJobOperation();
-        Job.Output out = output == null ? null : new Job.Output(output, outputFormat);
+        Job.Output out = output == null ? null : new Job.Output(output, outputFormat, overwrite);
         Object report = LocalJob.run(common, op, LocalJob.job(op.type(), List.of(disk), format, out, o, timeoutSeconds));
         // through picocli's writer (stdout by default), so an embedding caller can capture it
         spec.commandLine().getOut().println(LocalJob.pretty(report));

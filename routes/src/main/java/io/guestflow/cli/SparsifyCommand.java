@@ -28,6 +28,9 @@ public final class SparsifyCommand implements Callable<Integer> {
     @Mixin
     GuestflowCli.Common common = new GuestflowCli.Common();
 
+    @Option(names = "--overwrite", description = "Replace OUTPUT if it exists (it keeps its mode); otherwise an existing OUTPUT is refused.")
+    boolean overwrite;
+
     @Option(names = "--in-place", description = "Trim DISK itself instead of writing OUTPUT.")
     boolean inPlace;
 
@@ -83,7 +86,7 @@ public final class SparsifyCommand implements Callable<Integer> {
         ArrayNode ze = options.putArray("zero");
         zero.forEach(ze::add);
         SparsifyJobOperation op = new SparsifyJobOperation();
-        Job.Output out = output == null ? null : new Job.Output(output, null);
+        Job.Output out = output == null ? null : new Job.Output(output, null, overwrite);
         Object report = LocalJob.run(common, op, LocalJob.job(op.type(), List.of(disk), format, out, options, timeoutSeconds));
         System.out.println(LocalJob.pretty(report));
         return ExitCodes.OK;

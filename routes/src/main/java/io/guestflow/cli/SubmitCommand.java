@@ -48,6 +48,9 @@ public final class SubmitCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, paramLabel = "PATH", description = "Output image, for operations that write one.")
     String output;
 
+    @Option(names = "--overwrite", description = "Let the job replace an existing --output (it keeps its mode).")
+    boolean overwrite;
+
     @Option(names = "--option", paramLabel = "KEY=VALUE",
             description = "An operation option; JSON values (true, 3, [..]) are typed, anything else is a string.")
     Map<String, String> jobOptions = new LinkedHashMap<>();
@@ -148,7 +151,10 @@ public final class SubmitCommand implements Callable<Integer> {
             }
         }
         if (output != null) {
-            job.putObject("output").put("uri", absolute(output));
+            ObjectNode out = job.putObject("output").put("uri", absolute(output));
+            if (overwrite) {
+                out.put("overwrite", true);
+            }
         }
         if (!jobOptions.isEmpty()) {
             ObjectNode o = job.putObject("options");

@@ -8,7 +8,9 @@ import io.guestflow.management.EngineMetrics;
 import io.guestflow.management.HealthChecks;
 import io.guestflow.management.ManagementServer;
 import io.guestflow.pool.HandlePool;
+import io.guestflow.pool.ImageProbe;
 import io.guestflow.pool.PoolMetrics;
+import io.guestflow.processors.job.TempArtifacts;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.guestflow.processors.job.JobParser;
@@ -121,6 +123,9 @@ public final class Engine implements AutoCloseable {
             }
             Files.createDirectories(cfg.imageRoot());
             Files.createDirectories(cfg.outputRoot());
+            Files.createDirectories(cfg.tmpRoot());
+            // what jobs of a killed predecessor left: overlays, .part, .resizing, intermediates, claims
+            TempArtifacts.sweep(cfg.outputRoot(), tmpDirs(cfg));
             ensureTopics(cfg);
             EngineConfig.Topics t = cfg.topics();
             BrokerProbe probe = new BrokerProbe(clientProps(cfg), List.of(t.jobs(), t.results(), t.log(), t.journal(), t.dlq()),
@@ -146,7 +151,8 @@ public final class Engine implements AutoCloseable {
             if (!results.awaitCaughtUp(Duration.ofMinutes(2))) {
                 throw new IllegalStateException("could not read the results topic " + cfg.topics().results());
             }
-            HandlePool pool = new HandlePool(cfg.pool());
+            // the image policy's root is the image root: an image may make qemu open nothing outside it
+            HandlePool pool = new HandlePool(cfg.pool(), new ImageProbe(cfg.pool().images().withRoot(cfg.imageRoot())));
             started.add(pool);
             health.readiness("pool").pullFrom(() -> poolStatus(pool));
             metrics.bindPool(pool);
@@ -158,9 +164,10 @@ public final class Engine implements AutoCloseable {
             CamelContext camel = new DefaultCamelContext();
             // a stop lets running jobs finish within the pool's grace period, then the pool kills them
             camel.getShutdownStrategy().setTimeout(cfg.pool().shutdownGrace().toSeconds() + 5);
-            camel.addRoutes(new JobRoutes(cfg, new JobParser(operations), new PathPolicy(cfg.imageRoot(), cfg.outputRoot()),
-                    results, runner, new InspectBatchRunner(cfg, pool, runner, events, metrics), events, producer, json,
-                    metrics));
+            JobParser parser = new JobParser(operations, cfg.maxJobTimeout().toSeconds(), cfg.allowDebugJobs());
+            PathPolicy paths = new PathPolicy(cfg.imageRoot(), cfg.outputRoot(), cfg.tmpRoot(), operations);
+            camel.addRoutes(new JobRoutes(cfg, parser, paths, results, runner,
+                    new InspectBatchRunner(cfg, pool, runner, events, metrics), events, producer, json, metrics));
             ScanRunner scans = null;
             if (!scanConfigs.isEmpty()) {
                 scans = new ScanRunner(producer, clientProps(cfg), cfg.topics().jobs(), cfg.topics().results(), reportsDir,
@@ -217,6 +224,11 @@ public final class Engine implements AutoCloseable {
             scheduled.add(s.name());
         }
         return HealthChecks.Status.up(scheduled.isEmpty() ? "no scheduled scans" : "scheduled: " + scheduled);
+    }
+
+    /** The folders jobs create temporary files in, besides the output root. */
+    public static List<Path> tmpDirs(EngineConfig cfg) {
+        return List.of(Path.of(System.getProperty("java.io.tmpdir")), cfg.tmpRoot());
     }
 
     public EngineConfig config() {

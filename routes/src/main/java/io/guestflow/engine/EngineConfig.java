@@ -9,6 +9,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * Typed settings of the engine ({@code guestflow.engine.*}), each declared
@@ -29,12 +32,16 @@ import java.util.Map;
  * @param inspectBatchWait  with batching on, how long a consumer waits for more jobs to join the ones it has
  * @param managementPort    port of /health/live, /health/ready and /metrics; 0: off
  * @param managementHost    address the management endpoint listens on
+ * @param tmpRoot           where directories that jobs name in their options (sparsify's tmpDir) must lie
+ * @param allowDebugJobs    whether jobs may ask for {@code "debug": true} (traces name drives and qemu's command line)
+ * @param outputMode        the mode of a new output file (a replaced one keeps its own)
  */
 public record EngineConfig(String bootstrapServers, String groupId, Topics topics, int consumers, int maxAttempts,
                            Duration retryBackoff, Duration maxJobTimeout, Path imageRoot, Path outputRoot,
                            Path dataDir, int jobPartitions, Duration pollTimeout, String instanceId,
                            Map<String, String> kafka, PoolConfig pool, boolean sysprepHostScripts,
-                           int inspectBatchSize, Duration inspectBatchWait, int managementPort, String managementHost) {
+                           int inspectBatchSize, Duration inspectBatchWait, int managementPort, String managementHost,
+                           Path tmpRoot, boolean allowDebugJobs, Set<PosixFilePermission> outputMode) {
 
     public EngineConfig {
         if (inspectBatchSize < 1) {
@@ -80,8 +87,8 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
             .withDescription("Wait before the first retry; it doubles each time.");
     public static final Setting<Duration> MAX_JOB_TIMEOUT = Setting.of(PREFIX + "max-job-timeout-seconds", Setting.SECONDS)
             .withDefault("14400").must(d -> d.toSeconds() >= 1, ">= 1")
-            .withDescription("The longest timeoutSeconds a job may ask for; sizes max.poll.interval.ms so a consumer"
-                    + " busy with a long job is not thrown out of its group.");
+            .withDescription("The longest timeoutSeconds a job may ask for (longer ones are REJECTED); sizes"
+                    + " max.poll.interval.ms so a consumer busy with a long job is not thrown out of its group.");
     public static final Setting<Path> IMAGE_ROOT = Setting.of(PREFIX + "image-root", Setting.PATH)
             .withDefault("${user.home}/.guestflow/images")
             .withDescription("Every file:// disk must resolve (symlinks included) under this directory.");
@@ -122,12 +129,27 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
             .withDescription("Address the management endpoint listens on (0.0.0.0: every interface, as probes"
                     + " from outside a container need; 127.0.0.1: this host only).");
 
+    public static final Setting<Path> TMP_ROOT = Setting.of(PREFIX + "tmp-root", Setting.PATH)
+            .withDefault("${user.home}/.guestflow/tmp")
+            .withDescription("Directories that jobs name in their options (sparsify's tmpDir, also in pipeline steps)"
+                    + " must resolve under this directory; others are REJECTED.");
+    public static final Setting<Set<PosixFilePermission>> OUTPUT_MODE = Setting.of(PREFIX + "output-mode",
+                    Setting.type("octal mode", EngineConfig::mode))
+            .withDefault("0644")
+            .withDescription("Mode of a new output image (octal, read/write bits). An output replaced by a job that"
+                    + " says \"overwrite\": true keeps its own mode.");
+    public static final Setting<Boolean> ALLOW_DEBUG_JOBS = Setting.of(PREFIX + "allow-debug-jobs", Setting.BOOLEAN)
+            .withDefault("false")
+            .withDescription("Jobs with \"debug\": true publish the libguestfs call trace and appliance messages, which"
+                    + " name drives and hold qemu's command line. false: such jobs are REJECTED; only the operator turns"
+                    + " tracing on (pool.verbose/trace) or allows it.");
+
     /** The engine's settings, as documented. */
     public static final SettingGroup SETTINGS = new SettingGroup("engine (bin/guestflow run)", "",
             List.of(BOOTSTRAP_SERVERS, DATA_DIR, GROUP_ID, TOPIC_JOBS, TOPIC_RESULTS, TOPIC_LOG, TOPIC_JOURNAL, TOPIC_DLQ,
                     JOB_PARTITIONS, CONSUMERS, MAX_ATTEMPTS, RETRY_BACKOFF, MAX_JOB_TIMEOUT, IMAGE_ROOT, OUTPUT_ROOT,
                     POLL_TIMEOUT, INSTANCE_ID, SYSPREP_HOST_SCRIPTS, INSPECT_BATCH_SIZE, INSPECT_BATCH_WAIT, REPORTS_DIR,
-                    MANAGEMENT_PORT, MANAGEMENT_HOST));
+                    MANAGEMENT_PORT, MANAGEMENT_HOST, TMP_ROOT, OUTPUT_MODE, ALLOW_DEBUG_JOBS));
 
     private static Setting<String> topic(String name, String dflt, String description) {
         return Setting.of(PREFIX + "topic." + name, Setting.STRING).withDefault(dflt).withDescription(description);
@@ -175,31 +197,53 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
                 instanceId == null ? defaultInstanceId() : instanceId,
                 Map.copyOf(c.passedThrough(GuestflowConfig.KAFKA_PREFIX)),
                 PoolConfig.from(c), c.get(SYSPREP_HOST_SCRIPTS), c.get(INSPECT_BATCH_SIZE), c.get(INSPECT_BATCH_WAIT),
-                c.get(MANAGEMENT_PORT), c.get(MANAGEMENT_HOST));
+                c.get(MANAGEMENT_PORT), c.get(MANAGEMENT_HOST), c.get(TMP_ROOT), c.get(ALLOW_DEBUG_JOBS),
+                c.get(OUTPUT_MODE));
     }
 
     public EngineConfig withBootstrapServers(String servers) {
         return new EngineConfig(servers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout, imageRoot,
                 outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts,
-                inspectBatchSize, inspectBatchWait, managementPort, managementHost);
+                inspectBatchSize, inspectBatchWait, managementPort, managementHost, tmpRoot, allowDebugJobs, outputMode);
     }
 
     public EngineConfig withPool(PoolConfig p) {
         return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
                 imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, p, sysprepHostScripts,
-                inspectBatchSize, inspectBatchWait, managementPort, managementHost);
+                inspectBatchSize, inspectBatchWait, managementPort, managementHost, tmpRoot, allowDebugJobs, outputMode);
+    }
+
+    /** This configuration with debug jobs allowed or refused. */
+    public EngineConfig withAllowDebugJobs(boolean allow) {
+        return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
+                imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts,
+                inspectBatchSize, inspectBatchWait, managementPort, managementHost, tmpRoot, allow, outputMode);
     }
 
     public EngineConfig withInspectBatchSize(int size) {
         return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
                 imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts,
-                size, inspectBatchWait, managementPort, managementHost);
+                size, inspectBatchWait, managementPort, managementHost, tmpRoot, allowDebugJobs, outputMode);
     }
 
     public EngineConfig withManagementPort(int port) {
         return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
                 imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts,
-                inspectBatchSize, inspectBatchWait, port, managementHost);
+                inspectBatchSize, inspectBatchWait, port, managementHost, tmpRoot, allowDebugJobs, outputMode);
+    }
+
+    /** An octal mode such as 0644 (no set-id, sticky or execute bits: outputs are images). */
+    static Set<PosixFilePermission> mode(String v) {
+        if (!v.matches("0?[0-6][0-6][0-6]")) {
+            throw new IllegalArgumentException("an octal mode of read/write bits such as 0644, got " + v);
+        }
+        String digits = v.length() == 4 ? v.substring(1) : v;
+        StringBuilder rwx = new StringBuilder();
+        for (char c : digits.toCharArray()) {
+            int d = c - '0';
+            rwx.append((d & 4) != 0 ? 'r' : '-').append((d & 2) != 0 ? 'w' : '-').append('-');
+        }
+        return PosixFilePermissions.fromString(rwx.toString());
     }
 
     private static String defaultInstanceId() {

@@ -3,6 +3,7 @@ package io.guestflow.engine;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.guestflow.pool.GuestEvent;
+import io.guestflow.pool.Secrets;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Map;
@@ -119,7 +120,8 @@ public final class EventPublisher {
         env.put("subject", jobId);
         env.put("time", Instant.now().toString());
         env.put("datacontenttype", "application/json");
-        env.set("data", json.valueToTree(data));
+        // one redaction for every event: URIs' userinfo and queries, passwords (Secrets)
+        env.set("data", Secrets.redact((com.fasterxml.jackson.databind.JsonNode) json.valueToTree(data)));
         try {
             byte[] bytes = json.writeValueAsString(env).getBytes(StandardCharsets.UTF_8);
             String kind = type.startsWith("io.guestflow.job.") ? "lifecycle" : "libguestfs";

@@ -189,7 +189,8 @@ final class InspectBatchRunner {
             if (e.code() == ErrorCode.POOL_CLOSED) {
                 throw e; // stopping: no result, no commit; redelivered after a restart
             }
-            LOG.warn("shared appliance for {} inspect jobs failed ({}); inspecting the unanswered ones alone", n, e.toString());
+            LOG.warn("shared appliance for {} inspect jobs failed ({}); inspecting the unanswered ones alone", n,
+                    io.guestflow.pool.Secrets.redact(e.toString()));
             for (int i = 0; i < n; i++) {
                 if (!answered[i]) {
                     alone.put(sharing.get(i), "the shared appliance failed: " + e.getMessage());

@@ -2,6 +2,7 @@ package io.guestflow.engine;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.guestflow.management.EngineMetrics;
+import io.guestflow.pool.Secrets;
 import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobParser;
 import io.guestflow.processors.job.JobRejectedException;
@@ -159,7 +160,7 @@ public final class JobRoutes extends RouteBuilder {
     }
 
     private void deadLetter(Exchange ex) throws Exception {
-        String reason = ex.getProperty(DEAD_LETTER, String.class);
+        String reason = Secrets.redact(ex.getProperty(DEAD_LETTER, String.class));
         byte[] raw = ex.getIn().getBody(byte[].class);
         String key = ex.getIn().getHeader(KafkaConstants.KEY, String.class);
         ProducerRecord<String, byte[]> rec = new ProducerRecord<>(config.topics().dlq(), key, raw == null ? new byte[0] : raw);
@@ -177,7 +178,8 @@ public final class JobRoutes extends RouteBuilder {
         JobResult r = ex.getProperty(RESULT, JobResult.class);
         if (results.hasResult(r.jobId())) {
             ex.removeProperty(RESULT);
-            LOG.warn("invalid message for job {}, which already has a result; result kept: {}", r.jobId(), r.error().message());
+            LOG.warn("invalid message for job {}, which already has a result; result kept: {}", r.jobId(),
+                    Secrets.redact(r.error().message()));
         }
     }
 
@@ -209,7 +211,9 @@ public final class JobRoutes extends RouteBuilder {
     }
 
     private void publishLogged(JobResult r) throws Exception {
-        producer.send(new ProducerRecord<>(config.topics().results(), r.jobId(), json.writeValueAsBytes(r))).get();
+        // one redaction for every result: URIs' userinfo and queries, passwords (Secrets)
+        byte[] value = json.writeValueAsBytes(Secrets.redact((com.fasterxml.jackson.databind.JsonNode) json.valueToTree(r)));
+        producer.send(new ProducerRecord<>(config.topics().results(), r.jobId(), value)).get();
         results.add(r.jobId());
         metrics.jobFinished(r);
         switch (r.status()) {

@@ -1,6 +1,10 @@
 package io.guestflow.engine;
 
+import io.guestflow.pool.Drive;
 import io.guestflow.pool.ErrorCode;
+import io.guestflow.pool.Secrets;
+import io.guestflow.processors.job.TempArtifacts;
+import java.nio.file.Path;
 import io.guestflow.pool.GuestflowException;
 import io.guestflow.pool.HandlePool;
 import io.guestflow.processors.job.FailedWithOutputException;
@@ -28,7 +32,7 @@ public final class JobRunner {
     /** Disk problems found before launch: the job's input is bad, so it is REJECTED. */
     private static final Set<ErrorCode> BAD_INPUT = Set.of(ErrorCode.INVALID_DRIVE, ErrorCode.DISK_NOT_FOUND,
             ErrorCode.DISK_UNREADABLE, ErrorCode.DISK_EMPTY, ErrorCode.DISK_CORRUPT, ErrorCode.FORMAT_MISMATCH,
-            ErrorCode.BACKING_FILE_REFUSED);
+            ErrorCode.BACKING_FILE_REFUSED, ErrorCode.IMAGE_REFUSED);
 
     private final EngineConfig config;
     private final HandlePool pool;
@@ -60,7 +64,7 @@ public final class JobRunner {
                 Object output = JobExecutor.execute(pool, op, job, e -> events.libguestfs(job.jobId(), e, debugEvents),
                         h -> events.lifecycle(job.jobId(), "started", Map.of("attempt", attemptNo,
                                 "launchMillis", h.launchMillis(), "qemuPid", h.pid())),
-                        tried);
+                        tried, config.outputMode());
                 return new JobResult(job.jobId(), job.type(), JobResult.Status.SUCCEEDED, job.labels(),
                         new JobResult.Timings(queuedAt, receivedAt, tried.launchStartedAt(), tried.runEndedAt(),
                                 Instant.now(), tried.launchMillis(), tried.runMillis()),
@@ -77,7 +81,9 @@ public final class JobRunner {
                 }
                 boolean retry = e.retryable() && attempt < config.maxAttempts();
                 if (retry) {
-                    LOG.warn("job {}: attempt {} failed ({}); retrying in {} ms", job.jobId(), attempt, e, backoff.toMillis());
+                    LOG.warn("job {}: attempt {} failed ({}); retrying in {} ms", job.jobId(), attempt,
+                            Secrets.redact(e.toString()), backoff.toMillis());
+                    sweepAfterFailure(job);
                     events.lifecycle(job.jobId(), "retrying", Map.of("attempt", attempt, "code", e.code().name(),
                             "message", e.getMessage(), "backoffMillis", backoff.toMillis()));
                     sleep(backoff);
@@ -85,6 +91,9 @@ public final class JobRunner {
                     continue;
                 }
                 JobResult.Status status = BAD_INPUT.contains(e.code()) ? JobResult.Status.REJECTED : JobResult.Status.FAILED;
+                if (status == JobResult.Status.FAILED) {
+                    sweepAfterFailure(job);
+                }
                 long launchMs = tried.launchMillis();
                 long runMs = tried.runMillis();
                 return new JobResult(job.jobId(), job.type(), status, job.labels(),
@@ -96,6 +105,12 @@ public final class JobRunner {
                         config.instanceId());
             }
         }
+    }
+
+    /** A failed job may have met what a killed one left beside its output or in the temporary folders. */
+    private void sweepAfterFailure(Job job) {
+        Path outDir = job.output() == null ? null : Path.of(Drive.parseUri(job.output().uri())).getParent();
+        TempArtifacts.sweep(outDir, Engine.tmpDirs(config));
     }
 
     private static void sleep(Duration d) {

@@ -99,12 +99,15 @@ public final class ReportFiles {
         return String.join("; ", os.stream().map(o -> f.apply(o) == null ? "" : f.apply(o)).toList());
     }
 
+    /** Leading characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection list). */
+    static final String FORMULA_STARTS = "=+-@\t\r";
+
     /** RFC 4180 quoting; guest-controlled text that a spreadsheet would run as a formula gets a leading quote. */
     static String cell(String v, boolean text) {
         if (v == null) {
             return "";
         }
-        if (text && !v.isEmpty() && "=+-@".indexOf(v.charAt(0)) >= 0) {
+        if (text && !v.isEmpty() && FORMULA_STARTS.indexOf(v.charAt(0)) >= 0) {
             v = "'" + v;
         }
         if (v.contains(",") || v.contains("\"") || v.contains("\n") || v.contains("\r")) {

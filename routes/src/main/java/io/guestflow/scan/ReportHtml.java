@@ -123,13 +123,34 @@ public final class ReportHtml {
         return s.length() > 24 ? s.substring(0, 23) + "…" : s;
     }
 
-    /** The embedded data; "</" cannot end the script element early. */
-    private static String data(ScanReport report, ObjectMapper json) {
+    /**
+     * The embedded data, safe for any guest string: '<', '>' and '&' can only
+     * stand inside JSON strings, where their unicode escapes mean the same to
+     * JSON.parse and nothing to the HTML parser, so no "</script>", "<!--" or
+     * "<script" can end or change the script element; U+2028/U+2029 likewise.
+     */
+    static String data(ScanReport report, ObjectMapper json) {
         try {
-            return json.writeValueAsString(report).replace("</", "<\\/").replace("<!--", "<\\!--");
+            return scriptSafe(json.writeValueAsString(report));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    static String scriptSafe(String jsonText) {
+        StringBuilder b = new StringBuilder(jsonText.length() + 64);
+        for (int i = 0; i < jsonText.length(); i++) {
+            char c = jsonText.charAt(i);
+            switch (c) {
+                case '<' -> b.append("\\u003c");
+                case '>' -> b.append("\\u003e");
+                case '&' -> b.append("\\u0026");
+                case '\u2028' -> b.append("\\u2028");
+                case '\u2029' -> b.append("\\u2029");
+                default -> b.append(c);
+            }
+        }
+        return b.toString();
     }
 
     static String esc(String s) {

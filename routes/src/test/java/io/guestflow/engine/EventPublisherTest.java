@@ -51,4 +51,17 @@ class EventPublisherTest {
         fire(Kind.PROGRESS, "", 1, 1);
         assertThat(publishedSteps()).containsExactly("inspect_os");
     }
+
+    /** One redaction for every event: a rejection's reason, a trace line with an http drive's path. */
+    @Test
+    void secretsNeverLeaveInAnEvent() throws Exception {
+        events.lifecycle("j1", "rejected", java.util.Map.of("reason",
+                "disk https://admin:p@ss@cdn.example/d.img?token=abc is remote"));
+        events.libguestfs("j1", new GuestEvent("j1", Kind.TRACE, "add_drive_opts \"/d.img?X-Amz-Signature=abc\"", 0, 0), true);
+        for (var r : producer.history()) {
+            String text = new String(r.value(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(text).doesNotContain("p@ss").doesNotContain("abc").contains("***");
+        }
+        assertThat(producer.history()).hasSize(2);
+    }
 }

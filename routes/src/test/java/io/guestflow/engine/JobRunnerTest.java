@@ -24,13 +24,33 @@ import java.util.Map;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-/** JobRunner's decisions that need no appliance (the real runs are in the tests module). */
+/**
+ * JobRunner's decisions that need no appliance (the real runs are in the tests module). The jobs name a
+ * real raw disk, which passes the image checks before preparation; the executions attach a missing one,
+ * which the pool refuses before any launch.
+ */
 class JobRunnerTest {
+    @TempDir
+    static Path dir;
+    static final List<Drive> MISSING = List.of(Drive.of("/nonexistent/x.qcow2"));
+
+    @BeforeAll
+    static void disk() throws Exception {
+        Files.write(dir.resolve("disk.img"), new byte[1 << 16]);
+    }
 
     private static Job job(String id) {
-        return new Job(id, "inspect", List.of(new Job.Disk("/nonexistent/x.qcow2", null, null)), null,
+        return job(id, dir.resolve("disk.img").toString());
+    }
+
+    private static Job job(String id, String disk) {
+        return new Job(id, "inspect", List.of(new Job.Disk(disk, null, null)), null,
                 JsonNodeFactory.instance.objectNode(), 60, Map.of(), false);
     }
 
@@ -55,7 +75,7 @@ class JobRunnerTest {
     void missingDiskIsRejectedWithoutRetries() {
         MockProducer<String, byte[]> producer = new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
         try (HandlePool pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1))) {
-            var r = runner(pool, producer).run(job("j-missing"), Instant.now(), Instant.now());
+            var r = runner(pool, producer).run(job("j-missing", "/nonexistent/x.qcow2"), Instant.now(), Instant.now());
             assertThat(r.status().name()).isEqualTo("REJECTED");
             assertThat(r.error().code()).isEqualTo("DISK_NOT_FOUND");
             assertThat(r.attempts()).isEqualTo(1);
@@ -84,7 +104,7 @@ class JobRunnerTest {
                 throw new JobRejectedException(job.jobId(), "not enough temporary space");
             }
             return new JobExecution() {
-                @Override public List<Drive> drives() { return disks; }
+                @Override public List<Drive> drives() { return MISSING; }
                 @Override public Object run(ApplianceHandle handle) { throw new AssertionError("must not run"); }
                 @Override public void close() { closed.set(true); }
             };
@@ -102,7 +122,7 @@ class JobRunnerTest {
         @Override
         public JobExecution prepare(Job job, List<Drive> disks) {
             return new JobExecution() {
-                @Override public List<Drive> drives() { return disks; }
+                @Override public List<Drive> drives() { return MISSING; }
                 @Override public Object run(ApplianceHandle handle) { throw new AssertionError("must not run"); }
 
                 @Override

@@ -101,8 +101,8 @@ class ScanReportTest {
         // no temporary folder stays beside the run
         assertThat(Files.list(dir.getParent()).map(p -> p.getFileName().toString()).toList()).containsExactly("20261125T020000Z");
         String html = Files.readString(dir.resolve("report.html"));
-        // the guest's hostname never becomes markup: it is only inside the JSON data, with "</" broken
-        assertThat(html).doesNotContain("<script>alert(1)</script>").contains("<\\/script>");
+        // the guest's hostname never becomes markup: it is only inside the JSON data, its '<' and '>' escaped
+        assertThat(html).doesNotContain("<script>alert(1)</script>").contains("\\u003cscript\\u003ealert(1)");
         // self-contained: nothing loaded from anywhere
         assertThat(html).doesNotContainPattern("(src|href)\\s*=").doesNotContain("@import", "url(")
                 .contains("<svg class=\"chart-svg\"");
@@ -111,5 +111,34 @@ class ScanReportTest {
         assertThat(csv).contains("\"/srv/images/x,y.qcow2\"").contains("\"'=HYPERLINK(\"\"http://x\"\")\"");
         ScanReport back = JSON.readValue(dir.resolve("report.json").toFile(), ScanReport.class);
         assertThat(back).isEqualTo(rep);
+    }
+
+    /** Any guest string: the script element's text holds no '<' at all and parses back to the same data. */
+    @Test
+    void theEmbeddedDataIsSafeForAnyGuestString() throws Exception {
+        String[] hostile = {"<!--", "</script>", "<script>", "<!--<script>", "a]]>b", "x\u2028y\u2029z", "&lt;", "\"\\</"};
+        List<ScanImage> imgs = new java.util.ArrayList<>();
+        Map<String, JsonNode> r = new HashMap<>();
+        for (int i = 0; i < hostile.length; i++) {
+            ScanImage im = img("g" + i + ".qcow2", "f" + i);
+            imgs.add(im);
+            r.put(im.jobId(), linux("debian", 12, hostile[i], "bash"));
+        }
+        ScanReport rep = ScanReport.build(scan(), "20261125T030000Z", Instant.now(), Instant.now(), "e", imgs, hostile.length, r, null);
+        String html = ReportHtml.render(rep, JSON);
+        String open = "<script type=\"application/json\" id=\"scan-data\">";
+        int start = html.indexOf(open) + open.length();
+        String data = html.substring(start, html.indexOf("</script>", start));
+        assertThat(data).doesNotContain("<").doesNotContain(">").doesNotContain("\u2028");
+        assertThat(JSON.readValue(data, ScanReport.class)).isEqualTo(rep);
+    }
+
+    @Test
+    void theFormulaGuardCoversEveryLeadingCharacterSpreadsheetsRun() {
+        for (String v : new String[] {"=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"}) {
+            assertThat(ReportFiles.cell(v, true)).as(v).matches("(?s)\"?'.*");
+        }
+        assertThat(ReportFiles.cell("debian", true)).isEqualTo("debian");
+        assertThat(ReportFiles.cell("-1", false)).isEqualTo("-1");
     }
 }

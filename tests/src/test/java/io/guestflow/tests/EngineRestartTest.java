@@ -60,6 +60,7 @@ class EngineRestartTest {
         env.put("GUESTFLOW_ENGINE_DATA_DIR", work.resolve("kafka").toString());
         env.put("GUESTFLOW_ENGINE_IMAGE_ROOT", Fixtures.images().toString());
         env.put("GUESTFLOW_ENGINE_OUTPUT_ROOT", work.resolve("out").toString());
+        env.put("GUESTFLOW_ENGINE_TMP_ROOT", work.resolve("tmp").toString());
         env.put("GUESTFLOW_POOL_TMP_DIR", work.resolve("handles").toString());
         env.put("GUESTFLOW_POOL_MAX_APPLIANCES", "1");
         env.put("GUESTFLOW_ENGINE_MANAGEMENT_PORT", "0");

@@ -67,8 +67,11 @@ class EngineTest {
         props.put("guestflow.engine.image-root", fixtures.toString());
         props.put("guestflow.engine.output-root", work.resolve("out").toString());
         props.put("guestflow.engine.data-dir", work.resolve("kafka").toString());
+        props.put("guestflow.engine.tmp-root", work.resolve("tmp").toString());
         props.put("guestflow.engine.retry-backoff-ms", "200");
         props.put("guestflow.engine.management-port", "0");
+        // the first job asks for the call trace: the operator's switch (HostileInputTest: refused without it)
+        props.put("guestflow.engine.allow-debug-jobs", "true");
         // an external cluster, as in production; the embedded broker is exercised by EngineRestartTest and the demo
         broker = TestBroker.start();
         EngineConfig cfg = EngineConfig.from(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(2))

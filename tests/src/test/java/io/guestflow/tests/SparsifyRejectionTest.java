@@ -160,7 +160,9 @@ class SparsifyRejectionTest {
     private Object execute(Job job) {
         op.validate(job);
         AtomicBoolean launched = new AtomicBoolean();
-        try (HandlePool pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1))) {
+        // no size limit: the full-tmpDir case needs a disk larger than any free space
+        PoolConfig cfg = PoolConfig.defaults().withMaxAppliances(1);
+        try (HandlePool pool = new HandlePool(cfg.withImages(cfg.images().withMaxVirtualSize(0)))) {
             return JobExecutor.execute(pool, op, job, GuestEventListener.NONE, h -> launched.set(true), new JobExecutor.Attempt());
         } finally {
             assertThat(launched).as("no appliance may start").isFalse();

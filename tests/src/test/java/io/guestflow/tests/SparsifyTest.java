@@ -127,6 +127,7 @@ class SparsifyTest {
         props.put("guestflow.engine.output-root", Files.createDirectories(work.resolve("out")).toString());
         props.put("guestflow.engine.data-dir", work.resolve("kafka").toString());
         props.put("guestflow.engine.management-port", "0");
+        props.put("guestflow.engine.tmp-root", work.resolve("tmp").toString());
         try (TestBroker broker = TestBroker.start();
              Engine engine = Engine.start(EngineConfig.from(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(1))
                      .withBootstrapServers(broker.bootstrapServers()))) {

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.guestflow.engine.Engine;
 import io.guestflow.engine.EngineConfig;
-import io.guestflow.pool.PoolConfig;
 import io.guestflow.scan.ScanConfig;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -32,8 +31,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * An engine on a real broker ({@link TestBroker}) for one test class: one
  * appliance, images under {@code imageRoot}, outputs under {@code work/out},
  * scans as the given {@code guestflow.scan.*} properties say; a producer for
- * jobs and a reader of every topic (jobs, results, log, journal) from its
- * beginning.
+ * jobs and a reader of every topic (jobs, results, log, journal, dead
+ * letters) from its beginning.
  */
 final class TestEngine implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -62,14 +61,16 @@ final class TestEngine implements AutoCloseable {
         props.put("guestflow.engine.image-root", imageRoot.toString());
         props.put("guestflow.engine.output-root", Files.createDirectories(work.resolve("out")).toString());
         props.put("guestflow.engine.data-dir", work.resolve("kafka").toString());
+        props.put("guestflow.engine.tmp-root", work.resolve("tmp").toString());
         props.put("guestflow.engine.reports-dir", work.resolve("reports").toString());
         // off: test classes (and other checkouts' tests) would all want port 9876; ManagementEndpointTest turns it on
         props.put("guestflow.engine.management-port", "0");
         props.putAll(moreProps);
         TestBroker broker = TestBroker.start();
         try {
-            EngineConfig cfg = EngineConfig.from(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(1))
-                    .withBootstrapServers(broker.bootstrapServers());
+            // one appliance; other guestflow.pool.* settings as the properties say
+            EngineConfig given = EngineConfig.from(props, Map.of());
+            EngineConfig cfg = given.withPool(given.pool().withMaxAppliances(1)).withBootstrapServers(broker.bootstrapServers());
             Engine engine = Engine.start(cfg, ScanConfig.all(props, Map.of(), Engine.json()), ScanConfig.reportsDir(props, Map.of()));
             Map<String, Object> client = new HashMap<>(Engine.clientProps(engine.config()));
             KafkaProducer<String, byte[]> producer = new KafkaProducer<>(client, new StringSerializer(), new ByteArraySerializer());
@@ -78,7 +79,8 @@ final class TestEngine implements AutoCloseable {
             rp.put("enable.auto.commit", "false");
             KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(rp, new StringDeserializer(), new ByteArrayDeserializer());
             List<TopicPartition> parts = new ArrayList<>();
-            for (String t : List.of(cfg.topics().jobs(), cfg.topics().results(), cfg.topics().log(), cfg.topics().journal())) {
+            for (String t : List.of(cfg.topics().jobs(), cfg.topics().results(), cfg.topics().log(), cfg.topics().journal(),
+                    cfg.topics().dlq())) {
                 parts.addAll(Engine.partitions(reader, t));
             }
             reader.assign(parts);

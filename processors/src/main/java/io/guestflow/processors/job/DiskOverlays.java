@@ -25,6 +25,8 @@ public final class DiskOverlays implements AutoCloseable {
     private static final long MAX_L1_BYTES = 8L << 20;
 
     private final Path dir;
+    /** Kept open while the overlays live: the start-up sweep of another engine leaves the folder alone. */
+    private final java.nio.channels.FileChannel held;
     private final List<Drive> bases = new ArrayList<>();
     private final List<Path> overlays = new ArrayList<>();
     private final List<Drive> attached = new ArrayList<>();
@@ -35,8 +37,10 @@ public final class DiskOverlays implements AutoCloseable {
      */
     public DiskOverlays(List<Drive> disks, boolean discard) throws IOException {
         this.dir = Files.createTempDirectory("guestflow-overlays-");
+        this.held = java.nio.channels.FileChannel.open(dir.resolve(TempArtifacts.HELD),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
         try {
-            ImageProbe probe = new ImageProbe();
+            ImageProbe probe = new ImageProbe(io.guestflow.pool.ImagePolicy.forOperations());
             for (int i = 0; i < disks.size(); i++) {
                 Drive base = probe.resolve(disks.get(i), false);
                 Path overlay = dir.resolve("overlay" + i + ".qcow2");
@@ -112,9 +116,10 @@ public final class DiskOverlays implements AutoCloseable {
     @Override
     public void close() {
         try {
+            held.close();
             FileTrees.delete(dir);
         } catch (IOException ignored) {
-            // a temporary directory of overlays; the pool's sweeper does not know it, but it is under java.io.tmpdir
+            // a temporary directory of overlays: TempArtifacts sweeps it at the next start
         }
     }
 

@@ -28,8 +28,16 @@ public record Job(String jobId, String type, List<Disk> disks, Output output, Ob
     public record Disk(String uri, String format, String label) {
     }
 
-    /** Where a new image is written. */
+    /**
+     * Where a new image is written.
+     *
+     * @param overwrite an existing file there may be replaced (it keeps its mode); otherwise the job is REJECTED
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Output(String uri, String format) {
+    public record Output(String uri, String format, boolean overwrite) {
+        /** An output that must not exist yet. */
+        public Output(String uri, String format) {
+            this(uri, format, false);
+        }
     }
 }

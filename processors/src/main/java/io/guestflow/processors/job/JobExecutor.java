@@ -8,14 +8,19 @@ import io.guestflow.pool.GuestflowException;
 import io.guestflow.pool.HandlePool;
 import io.guestflow.pool.Watchdog;
 
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
- * Runs one attempt of a job on a pool: prepare, lease, launch, run under the
- * deadline, flush (for operations that write), tear down, finish. The engine
+ * Runs one attempt of a job on a pool: check the disks against the pool's
+ * image policy, claim the output, prepare, lease, launch, run under the
+ * deadline, flush (for operations that write), tear down, finish, give the
+ * output its mode, let go of the output. The engine
  * (with retries and events) and the local CLI commands both go through here,
  * so a job behaves the same through Kafka and on the command line.
  */
@@ -73,6 +78,39 @@ public final class JobExecutor {
      */
     public static Object execute(HandlePool pool, JobOperation op, Job job, GuestEventListener listener,
                                  Consumer<ApplianceHandle> onLaunched, Attempt attempt) {
+        return execute(pool, op, job, listener, onLaunched, attempt, OutputClaim.DEFAULT_MODE);
+    }
+
+    /**
+     * As {@link #execute(HandlePool, JobOperation, Job, GuestEventListener, Consumer, Attempt)};
+     * a new output gets {@code outputMode} (a replaced one keeps its own).
+     */
+    public static Object execute(HandlePool pool, JobOperation op, Job job, GuestEventListener listener,
+                                 Consumer<ApplianceHandle> onLaunched, Attempt attempt,
+                                 Set<PosixFilePermission> outputMode) {
+        // the configured image policy on every disk, before an operation creates anything over it
+        checkDisks(pool, job);
+        if (job.output() == null) {
+            return executeClaimed(pool, op, job, listener, onLaunched, attempt);
+        }
+        Path output = Path.of(Drive.parseUri(job.output().uri()));
+        try (OutputClaim claim = OutputClaim.acquire(job.jobId(), output, job.output().overwrite())) {
+            Object result = executeClaimed(pool, op, job, listener, onLaunched, attempt);
+            claim.finished(outputMode);
+            return result;
+        }
+    }
+
+    /** Every disk of {@code job} against the pool's image policy: REJECTED before anything is created. */
+    public static void checkDisks(HandlePool pool, Job job) {
+        for (Job.Disk d : job.disks()) {
+            pool.imageProbe().resolve(new Drive(Drive.parseUri(d.uri()), d.format(), true, d.label()),
+                    pool.config().allowBackingFiles());
+        }
+    }
+
+    private static Object executeClaimed(HandlePool pool, JobOperation op, Job job, GuestEventListener listener,
+                                         Consumer<ApplianceHandle> onLaunched, Attempt attempt) {
         JobExecution execution = prepare(op, job);
         while (true) {
             JobExecution next;
@@ -106,7 +144,7 @@ public final class JobExecutor {
                     attempt.launchStartedAt = launchStartedAt;
                 }
                 ApplianceHandle h = lease.launch(execution.drives(), listener, job.debug(),
-                        execution.ownsBackingChains() || pool.config().allowBackingFiles());
+                        pool.config().allowBackingFiles(), execution.ownsBackingChains());
                 attempt.launchMillis = Math.max(attempt.launchMillis, 0) + h.launchMillis();
                 onLaunched.accept(h);
                 attempt.runStartNanos = System.nanoTime();

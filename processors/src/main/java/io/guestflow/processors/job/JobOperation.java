@@ -44,6 +44,14 @@ public interface JobOperation {
         return readOnly() ? DiskAccess.READ : DiskAccess.WRITE_IN_PLACE;
     }
 
+    /**
+     * The host paths {@code job}'s options name, besides its disks and output
+     * (a sparsify {@code tmpDir}), for the {@link PathPolicy}. The default: none.
+     */
+    default List<PathPolicy.HostPath> hostPaths(Job job) {
+        return List.of();
+    }
+
     /** Whether a job of this type writes a new image (the job's output), decided from its options alone. */
     default boolean producesOutput(Job job) {
         return false;

@@ -1,5 +1,6 @@
 package io.guestflow.processors.job;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -21,7 +22,10 @@ import java.util.regex.Pattern;
 /**
  * Turns the bytes of a jobs-topic message into a {@link Job}, or says
  * exactly why it cannot: strict about shape and types (no coercion, no
- * unknown fields), so a job never runs with a value it did not mean.
+ * unknown fields, no duplicate keys, no number wrapped into range), so a job
+ * never runs with a value it did not mean. The engine's limits apply here:
+ * the longest {@code timeoutSeconds} it allows, and whether it runs
+ * {@code debug} jobs at all.
  */
 public final class JobParser {
     /** Larger messages are not jobs; they are dead-lettered unread. */
@@ -37,11 +41,29 @@ public final class JobParser {
 
     private final ObjectMapper json = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            // {"jobId":"a","jobId":"b"} is not a job: the last key must not silently win
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .build();
     private final OperationRegistry registry;
+    private final long maxTimeoutSeconds;
+    private final boolean debugAllowed;
 
+    /** A parser with the widest limits: timeouts up to {@link #MAX_TIMEOUT_SECONDS}, debug jobs allowed. */
     public JobParser(OperationRegistry registry) {
+        this(registry, MAX_TIMEOUT_SECONDS, true);
+    }
+
+    /**
+     * @param maxTimeoutSeconds the engine's {@code max-job-timeout-seconds}: longer timeouts are rejected
+     * @param debugAllowed      the engine's {@code allow-debug-jobs}: off, jobs with {@code "debug": true} are rejected
+     */
+    public JobParser(OperationRegistry registry, long maxTimeoutSeconds, boolean debugAllowed) {
+        if (maxTimeoutSeconds < 1) {
+            throw new IllegalArgumentException("the longest job timeout must be at least 1 second");
+        }
         this.registry = registry;
+        this.maxTimeoutSeconds = Math.min(maxTimeoutSeconds, MAX_TIMEOUT_SECONDS);
+        this.debugAllowed = debugAllowed;
         json.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build());
     }
 
@@ -56,7 +78,11 @@ public final class JobParser {
         try {
             root = json.readTree(raw);
         } catch (JsonProcessingException e) {
-            throw new JobRejectedException(null, "not JSON: " + e.getOriginalMessage());
+            if (e.getOriginalMessage() != null && e.getOriginalMessage().startsWith("Duplicate field")) {
+                throw new JobRejectedException(null, "not a job: " + e.getOriginalMessage()
+                        + "; a key may appear once per object");
+            }
+            throw new JobRejectedException(null, "not JSON: " + withoutContent(e.getOriginalMessage()));
         } catch (IOException e) {
             throw new JobRejectedException(null, "unreadable message: " + e.getMessage());
         }
@@ -124,8 +150,13 @@ public final class JobParser {
             if (!out.isObject()) {
                 throw new JobRejectedException(jobId, "output must be an object with a uri");
             }
-            onlyFields(jobId, "output", (ObjectNode) out, Set.of("uri", "format"));
-            output = new Job.Output(text(jobId, out, "uri", true, "output"), text(jobId, out, "format", false, "output"));
+            onlyFields(jobId, "output", (ObjectNode) out, Set.of("uri", "format", "overwrite"));
+            JsonNode ow = out.get("overwrite");
+            if (ow != null && !ow.isNull() && !ow.isBoolean()) {
+                throw new JobRejectedException(jobId, "output.overwrite must be true or false");
+            }
+            output = new Job.Output(text(jobId, out, "uri", true, "output"), text(jobId, out, "format", false, "output"),
+                    ow != null && ow.asBoolean());
             Drive o = new Drive(Drive.parseUri(output.uri()), output.format(), false, null);
             if (!o.isLocal()) {
                 throw new JobRejectedException(jobId, "output must be a file:// path");
@@ -143,11 +174,14 @@ public final class JobParser {
             throw new JobRejectedException(jobId, type.equals("pipeline")
                     ? "a pipeline's steps go in options.steps" : "steps are only for pipeline jobs");
         }
-        int timeout = DEFAULT_TIMEOUT_SECONDS;
+        int timeout = (int) Math.min(DEFAULT_TIMEOUT_SECONDS, maxTimeoutSeconds);
         JsonNode t = root.get("timeoutSeconds");
         if (t != null && !t.isNull()) {
-            if (!t.isIntegralNumber() || t.asLong() < 1 || t.asLong() > MAX_TIMEOUT_SECONDS) {
-                throw new JobRejectedException(jobId, "timeoutSeconds must be an integer from 1 to " + MAX_TIMEOUT_SECONDS);
+            // canConvertToLong first: 18446744073709551621 must not wrap to 5
+            if (!t.isIntegralNumber() || !t.canConvertToLong() || t.asLong() < 1 || t.asLong() > maxTimeoutSeconds) {
+                throw new JobRejectedException(jobId, "timeoutSeconds must be an integer from 1 to " + maxTimeoutSeconds
+                        + (maxTimeoutSeconds < MAX_TIMEOUT_SECONDS ? " (guestflow.engine.max-job-timeout-seconds)" : "")
+                        + ", got " + abbreviate(t.toString()));
             }
             timeout = t.asInt();
         }
@@ -172,11 +206,26 @@ public final class JobParser {
                 throw new JobRejectedException(jobId, "debug must be true or false");
             }
             debug = dbg.asBoolean();
+            if (debug && !debugAllowed) {
+                // traces hold drive names and qemu's command line: an operator's switch, not a producer's
+                throw new JobRejectedException(jobId, "debug jobs are refused here: their events carry the call trace"
+                        + " and appliance messages (drive names, qemu's command line); the operator allows them with"
+                        + " guestflow.engine.allow-debug-jobs=true");
+            }
         }
         Job job = new Job(jobId, type, List.copyOf(disks), output, options, timeout, Map.copyOf(labels), debug);
         // each operation checks its own options (names and types) before anything runs
         registry.get(type).validate(job);
         return job;
+    }
+
+    /** Jackson quotes the offending token; a message that is not JSON may be anything, a secret too. */
+    private static String withoutContent(String message) {
+        return message == null ? "" : message.replaceAll("token '[^']*'", "token");
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() > 40 ? s.substring(0, 40) + "..." : s;
     }
 
     private static void onlyFields(String jobId, String at, ObjectNode o, Set<String> allowed) {

@@ -6,6 +6,8 @@ import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobExecution;
 import io.guestflow.processors.job.JobOperation;
 import io.guestflow.processors.job.OperationRegistry;
+import io.guestflow.processors.job.PathPolicy;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
@@ -47,6 +49,18 @@ public final class PipelineJobOperation implements JobOperation {
     @Override
     public void validate(Job job) {
         PipelineSpec.of(job, registry, "validate");
+    }
+
+    /** Every step's host paths, named by the step (options.steps[i].options.tmpDir). */
+    @Override
+    public List<PathPolicy.HostPath> hostPaths(Job job) {
+        List<PathPolicy.HostPath> out = new ArrayList<>();
+        for (PipelineSpec.Step s : PipelineSpec.of(job, registry, "paths").steps()) {
+            for (PathPolicy.HostPath h : s.op().hostPaths(s.job())) {
+                out.add(new PathPolicy.HostPath("options.steps[" + s.index() + "]." + h.option(), h.path(), h.kind()));
+            }
+        }
+        return out;
     }
 
     /** The launch plan of a valid job, without running it. */

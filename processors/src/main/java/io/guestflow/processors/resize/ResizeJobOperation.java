@@ -11,10 +11,10 @@ import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobExecution;
 import io.guestflow.processors.job.JobOperation;
 import io.guestflow.processors.job.JobRejectedException;
+import io.guestflow.processors.job.OutputClaim;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,7 +36,7 @@ public final class ResizeJobOperation implements JobOperation {
     private final ImageProbe probe;
 
     public ResizeJobOperation() {
-        this(new ImageProbe());
+        this(new ImageProbe(io.guestflow.pool.ImagePolicy.forOperations()));
     }
 
     public ResizeJobOperation(ImageProbe probe) {
@@ -143,7 +143,7 @@ public final class ResizeJobOperation implements JobOperation {
                 : o.outputFormat() != null ? o.outputFormat()
                 : ResizeOptions.OUTPUT_FORMATS.contains(input.format()) ? input.format() : "raw";
         if (o.dryRun()) {
-            return new Execution(job.jobId(), o, List.of(input), outputSize, null, null, format);
+            return new Execution(job.jobId(), o, List.of(input), outputSize, null, null, format, false);
         }
         Path finalPath = Drive.of(job.output().uri()).path().toAbsolutePath();
         Path dir = finalPath.getParent();
@@ -162,7 +162,8 @@ public final class ResizeJobOperation implements JobOperation {
         }
         Drive out = new Drive(temp.toUri(), format, false, null);
         // the output first: see ResizeOperation on LVM's device names
-        return new Execution(job.jobId(), o, List.of(out, input), outputSize, temp, finalPath, format);
+        return new Execution(job.jobId(), o, List.of(out, input), outputSize, temp, finalPath, format,
+                job.output().overwrite());
     }
 
     private static void createImage(Path path, String format, long size) throws IOException, InterruptedException {
@@ -193,9 +194,11 @@ public final class ResizeJobOperation implements JobOperation {
         private final Path temp;
         private final Path finalPath;
         private final String format;
+        private final boolean overwrite;
 
         Execution(String jobId, ResizeOptions options, List<Drive> drives, long outputSize, Path temp, Path finalPath,
-                  String format) {
+                  String format, boolean overwrite) {
+            this.overwrite = overwrite;
             this.jobId = jobId;
             this.options = options;
             this.drives = new ArrayList<>(drives);
@@ -224,7 +227,7 @@ public final class ResizeJobOperation implements JobOperation {
         @Override
         public Object finish(Object output) throws Exception {
             if (temp != null) {
-                Files.move(temp, finalPath, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                OutputClaim.publish(temp, finalPath, overwrite);
             }
             return output;
         }

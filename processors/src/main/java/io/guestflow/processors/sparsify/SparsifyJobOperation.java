@@ -12,10 +12,14 @@ import io.guestflow.processors.job.JobExecution;
 import io.guestflow.processors.job.JobExecutor;
 import io.guestflow.processors.job.JobOperation;
 import io.guestflow.processors.job.JobRejectedException;
+import io.guestflow.processors.job.OutputClaim;
+import io.guestflow.processors.job.PathPolicy;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.List;
@@ -37,7 +41,7 @@ import org.slf4j.LoggerFactory;
 public final class SparsifyJobOperation implements JobOperation {
     private static final Logger LOG = LoggerFactory.getLogger(SparsifyJobOperation.class);
 
-    private final ImageProbe probe = new ImageProbe();
+    private final ImageProbe probe = new ImageProbe(io.guestflow.pool.ImagePolicy.forOperations());
 
     @Override
     public String type() {
@@ -63,6 +67,15 @@ public final class SparsifyJobOperation implements JobOperation {
     @Override
     public DiskAccess diskAccess(Job job) {
         return producesOutput(job) ? DiskAccess.COPY_TO_OUTPUT : DiskAccess.TRIM_IN_PLACE;
+    }
+
+    /** {@code tmpDir} names a host directory: the path policy keeps it under the tmp root. */
+    @Override
+    public List<PathPolicy.HostPath> hostPaths(Job job) {
+        JsonNode t = job.options().get("tmpDir");
+        return t != null && t.isTextual()
+                ? List.of(new PathPolicy.HostPath("options.tmpDir", t.asText(), PathPolicy.HostPath.Kind.TMP_DIR))
+                : List.of();
     }
 
     /** Copy mode; the other checks of the options need the output, which {@link #validate} has. */
@@ -160,17 +173,21 @@ public final class SparsifyJobOperation implements JobOperation {
 
         Path overlay = null;
         Path partial = null;
+        FileChannel held = null;
         try {
             overlay = Files.createTempFile(tmpDir, "guestflow-sparsify-", ".qcow2");
+            // open while the job lives: the start-up sweep of another engine leaves open files alone
+            held = FileChannel.open(overlay, StandardOpenOption.READ);
             QemuImg.createOverlay(overlay, inputPath, info.format(), info.virtualSize());
             // created now, so an unwritable output folder fails before any appliance starts
             partial = createPartial(job, output);
         } catch (RuntimeException | IOException e) {
+            closeQuietly(held);
             deleteQuietly(overlay);
             deleteQuietly(partial);
             throw e;
         }
-        return new CopyExecution(job, options, format, output, overlay, partial, inputImage);
+        return new CopyExecution(job, options, format, output, overlay, held, partial, inputImage);
     }
 
     /** virt-sparsify's worst case: an overlay as large as the input's virtual size (filesystems that cannot trim). */
@@ -201,16 +218,18 @@ public final class SparsifyJobOperation implements JobOperation {
         private final String format;
         private final Path output;
         private final Path overlay;
+        private final FileChannel held;
         private final Path partial;
         private final SparsifyReport.Image inputImage;
 
-        CopyExecution(Job job, SparsifyOptions options, String format, Path output, Path overlay, Path partial,
-                      SparsifyReport.Image inputImage) {
+        CopyExecution(Job job, SparsifyOptions options, String format, Path output, Path overlay, FileChannel held,
+                      Path partial, SparsifyReport.Image inputImage) {
             this.job = job;
             this.options = options;
             this.format = format;
             this.output = output;
             this.overlay = overlay;
+            this.held = held;
             this.partial = partial;
             this.inputImage = inputImage;
         }
@@ -239,7 +258,8 @@ public final class SparsifyJobOperation implements JobOperation {
             try (var ch = java.nio.channels.FileChannel.open(partial, java.nio.file.StandardOpenOption.WRITE)) {
                 ch.force(true); // the rename below must not publish an image whose blocks are still in the page cache
             }
-            Files.move(partial, output, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            Files.setPosixFilePermissions(partial, OutputClaim.DEFAULT_MODE); // a temp file is 0600
+            OutputClaim.publish(partial, output, job.output().overwrite());
             LOG.info("sparsify {}: converted to {} ({}) in {} ms", job.jobId(), output, format,
                     (System.nanoTime() - start) / 1_000_000);
             QemuImg.Sizes out = QemuImg.sizes(output);
@@ -249,6 +269,7 @@ public final class SparsifyJobOperation implements JobOperation {
 
         @Override
         public void close() {
+            closeQuietly(held);
             deleteQuietly(overlay);
             deleteQuietly(partial); // gone already when the rename happened
         }
@@ -266,6 +287,16 @@ public final class SparsifyJobOperation implements JobOperation {
 
     private static long mib(long bytes) {
         return bytes / (1024 * 1024);
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        if (ch != null) {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // a read-only handle on our own overlay
+            }
+        }
     }
 
     private static void deleteQuietly(Path p) {

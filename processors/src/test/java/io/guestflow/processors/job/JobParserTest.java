@@ -103,4 +103,65 @@ class JobParserTest {
                 {"jobId":"my-scan-summary:1","type":"inspect","disks":[{"uri":"file:///images/a.qcow2"}]}""").jobId())
                 .isEqualTo("my-scan-summary:1");
     }
+
+    /** The last key must not silently win: not for jobId, type, nor anywhere inside. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "{\"jobId\":\"a\",\"jobId\":\"b\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}]}|Duplicate field 'jobId'",
+        "{\"jobId\":\"a\",\"type\":\"inspect\",\"type\":\"sysprep\",\"disks\":[{\"uri\":\"/a.img\"}]}|Duplicate field 'type'",
+        "{\"jobId\":\"a\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\",\"uri\":\"/etc/shadow\"}]}|Duplicate field 'uri'",
+        "{\"jobId\":\"a\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}],\"options\":{\"applications\":true,\"applications\":false}}|Duplicate field 'applications'",
+    })
+    void duplicateKeysAreDeadLettered(String json, String reason) {
+        JobRejectedException e = rejected(json);
+        assertThat(e.jobId()).isNull();
+        assertThat(e.reason()).contains(reason).contains("a key may appear once");
+    }
+
+    @Test
+    void numbersOutOfRangeAreRejectedNotWrapped() {
+        for (String t : new String[] {"18446744073709551621", "9223372036854775808", "-1", "4294967301", "1e3", "60.5"}) {
+            JobRejectedException e = rejected("{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}],"
+                    + "\"timeoutSeconds\":" + t + "}");
+            assertThat(e.reason()).as(t).contains("timeoutSeconds must be an integer from 1 to");
+        }
+    }
+
+    @Test
+    void theEnginesLongestTimeoutIsEnforcedAndCapsTheDefault() {
+        JobParser strict = new JobParser(OperationRegistry.defaults(), 600, true);
+        JobRejectedException e = catchThrowableOfType(JobRejectedException.class, () -> strict.parse(
+                "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}],\"timeoutSeconds\":601}"
+                        .getBytes(StandardCharsets.UTF_8)));
+        assertThat(e.reason()).contains("from 1 to 600").contains("max-job-timeout-seconds");
+        assertThat(strict.parse("{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}]}"
+                .getBytes(StandardCharsets.UTF_8)).timeoutSeconds()).isEqualTo(600);
+    }
+
+    @Test
+    void debugJobsRunOnlyWhereTheConfigurationAllowsThem() {
+        String json = "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}],\"debug\":true}";
+        JobParser noDebug = new JobParser(OperationRegistry.defaults(), 3600, false);
+        JobRejectedException e = catchThrowableOfType(JobRejectedException.class,
+                () -> noDebug.parse(json.getBytes(StandardCharsets.UTF_8)));
+        assertThat(e.jobId()).isEqualTo("j1");
+        assertThat(e.reason()).contains("allow-debug-jobs");
+        assertThat(parse(json).debug()).isTrue();
+        assertThat(noDebug.parse(json.replace("true", "false").getBytes(StandardCharsets.UTF_8)).debug()).isFalse();
+    }
+
+    @Test
+    void anOutputIsReplacedOnlyWhenTheJobSaysSo() {
+        String base = "{\"jobId\":\"j1\",\"type\":\"resize\",\"disks\":[{\"uri\":\"/a.img\"}],\"output\":{\"uri\":\"/o.img\"";
+        assertThat(parse(base + "}}").output().overwrite()).isFalse();
+        assertThat(parse(base + ",\"overwrite\":true}}").output().overwrite()).isTrue();
+        assertThat(rejected(base + ",\"overwrite\":\"yes\"}}").reason()).contains("output.overwrite must be true or false");
+    }
+
+    @Test
+    void aPasswordInADiskUriIsRejectedAndNotRepeated() {
+        JobRejectedException e = rejected("{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[{\"uri\":"
+                + "\"https://admin:s3cr@t/x@cdn.example/d.img?token=abc\",\"format\":\"raw\"}]}");
+        assertThat(e.reason()).doesNotContain("s3cr").doesNotContain("abc").doesNotContain("t/x");
+    }
 }
