@@ -4,13 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Checks a local image before any appliance sees it, with {@code qemu-img}
@@ -24,16 +23,24 @@ public final class ImageProbe {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** qemu-img check's exit code for "this format has no consistency check". */
     private static final int CHECK_UNSUPPORTED = 63;
-    private static final long TIMEOUT_SECONDS = 120;
+    /** The longest a qemu-img call of the probe may take before it is killed. */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(120);
 
     private final String qemuImg;
+    private final Duration timeout;
 
     public ImageProbe() {
         this("qemu-img");
     }
 
     public ImageProbe(String qemuImg) {
+        this(qemuImg, DEFAULT_TIMEOUT);
+    }
+
+    /** @param timeout each qemu-img call is killed (with its children) after this long, whatever it prints */
+    public ImageProbe(String qemuImg, Duration timeout) {
         this.qemuImg = qemuImg;
+        this.timeout = timeout;
     }
 
     /**
@@ -75,7 +82,7 @@ public final class ImageProbe {
         return detected;
     }
 
-    private static void checkFile(Path path) {
+    static void checkFile(Path path) {
         if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS) && !Files.exists(path)) {
             throw new GuestflowException(ErrorCode.DISK_NOT_FOUND, path + ": no such file");
         }
@@ -143,29 +150,19 @@ public final class ImageProbe {
     private record Result(int exitCode, String stdout, String stderr) {
     }
 
-    private static Result run(List<String> cmd) {
+    private Result run(List<String> cmd) {
         try {
-            Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-            // drain stderr concurrently: qemu-img check can print more than a pipe holds
-            java.util.concurrent.CompletableFuture<byte[]> errBytes = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-                try {
-                    return p.getErrorStream().readAllBytes();
-                } catch (IOException e) {
-                    return new byte[0];
-                }
-            });
-            byte[] out = p.getInputStream().readAllBytes();
-            byte[] err = errBytes.join();
-            if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new GuestflowException(ErrorCode.DISK_UNREADABLE, String.join(" ", cmd) + " did not finish");
-            }
-            return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+            Subprocess.Result r = Subprocess.run(cmd, timeout);
+            return new Result(r.exitCode(), r.stdout(), r.stderr());
+        } catch (Subprocess.TimedOut e) {
+            // an image whose data file or extent never answers (a FIFO, a hung mount) hangs qemu-img itself
+            throw new GuestflowException(ErrorCode.DISK_UNREADABLE, cmd.get(cmd.size() - 1) + ": " + e.getMessage()
+                    + " (an image or a file it names that does not answer)", e);
         } catch (IOException e) {
             throw new GuestflowException(ErrorCode.LAUNCH_FAILED, "cannot run " + cmd.get(0) + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new GuestflowException(ErrorCode.OPERATION_FAILED, "interrupted running " + cmd.get(0), e);
+            throw new GuestflowException(ErrorCode.POOL_CLOSED, "interrupted running " + cmd.get(0), e);
         }
     }
 }
