@@ -101,4 +101,21 @@ class DriveTest {
         assertThat(e.getMessage()).doesNotContain("hunter2");
         assertThat(Drive.redact("https://u:p@h/x")).isEqualTo("https://***@h/x");
     }
+
+    /** Well-formed URIs that are no local path: refused with a reason, never an unchecked exception. */
+    @Test
+    void fileUrisWithAHostAQueryAFragmentOrANulAreRefused() {
+        Map<String, String> cases = Map.of(
+                "file://host/x.qcow2", "names a host",
+                "file:///x.qcow2?q=1", "has a query",
+                "file:///x.qcow2#f", "has a fragment",
+                "file:///x%00.qcow2", "NUL byte",
+                "/images/x\u0000.qcow2", "NUL byte");
+        cases.forEach((uri, why) -> {
+            GuestflowException e = catchThrowableOfType(() -> Drive.of(uri), GuestflowException.class);
+            assertThat(e).as(uri).isNotNull();
+            assertThat(e.code()).isEqualTo(ErrorCode.INVALID_DRIVE);
+            assertThat(e.getMessage()).as(uri).contains(why);
+        });
+    }
 }
