@@ -73,6 +73,9 @@ public final class JobExecutor {
      */
     public static Object execute(HandlePool pool, JobOperation op, Job job, GuestEventListener listener,
                                  Consumer<ApplianceHandle> onLaunched, Attempt attempt) {
+        if (!op.launches()) {
+            return runWithoutAppliance(pool, op, job, attempt);
+        }
         JobExecution execution = prepare(op, job);
         while (true) {
             JobExecution next;
@@ -136,6 +139,24 @@ public final class JobExecutor {
             }
         } catch (RuntimeException e) {
             throw execution.failed(e);
+        }
+    }
+
+    /** A job type that launches nothing (info): no slot, no appliance; its run time is the whole attempt. */
+    private static Object runWithoutAppliance(HandlePool pool, JobOperation op, Job job, Attempt attempt) {
+        attempt.runStartNanos = System.nanoTime();
+        attempt.runStarted = true;
+        try {
+            Object output = op.runWithoutAppliance(job, pool);
+            attempt.runEndedAt = Instant.now();
+            return output;
+        } catch (GuestflowException | JobRejectedException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new GuestflowException(ErrorCode.OPERATION_FAILED, job.type() + " failed: " + e.getMessage(), e);
+        } finally {
+            attempt.runMillisBefore += (System.nanoTime() - attempt.runStartNanos) / 1_000_000;
+            attempt.runStartNanos = 0;
         }
     }
 
