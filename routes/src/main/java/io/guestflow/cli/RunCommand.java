@@ -11,6 +11,8 @@ import picocli.CommandLine.Mixin;
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = {"Run the engine: consume jobs from Kafka, run them on the appliance pool, publish results and events.",
             "Without bootstrap servers it starts an embedded single-node Kafka broker (data in guestflow.engine.data-dir).",
+            "Consumes nothing until the broker answers, the topics exist and the results index is caught up;",
+            "retries with backoff, and exits 6 after guestflow.engine.startup-timeout-seconds.",
             "Stops on SIGINT/SIGTERM: running jobs get the pool's grace period."})
 public final class RunCommand implements Callable<Integer> {
     @Mixin
@@ -25,7 +27,13 @@ public final class RunCommand implements Callable<Integer> {
         }
         java.util.Map<String, String> props = GuestflowCli.loadProperties(options.config);
         java.util.List<io.guestflow.scan.ScanConfig> scans = io.guestflow.scan.ScanConfig.all(props, System.getenv(), Engine.json());
-        Engine engine = Engine.start(cfg, scans, io.guestflow.scan.ScanConfig.reportsDir(props, System.getenv()));
+        Engine engine;
+        try {
+            engine = Engine.start(cfg, scans, io.guestflow.scan.ScanConfig.reportsDir(props, System.getenv()));
+        } catch (Engine.NotReadyException e) {
+            System.err.println("guestflow: " + e.getMessage());
+            return ExitCodes.NOT_READY;
+        }
         System.err.println("guestflow engine running; Kafka at " + engine.bootstrapServers()
                 + "; jobs topic " + cfg.topics().jobs() + ". Ctrl-C stops it.");
         CountDownLatch stopped = new CountDownLatch(1);

@@ -65,6 +65,14 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
      * @param overrides extra/overriding broker properties (applied last)
      */
     public static EmbeddedKafkaBroker start(Path dataDir, Map<String, String> overrides) {
+        return start(dataDir, overrides, 0);
+    }
+
+    /**
+     * @param port the broker listener's port on 127.0.0.1; 0: a free one. A fixed port lets clients find a
+     *             restarted broker at the same address.
+     */
+    public static EmbeddedKafkaBroker start(Path dataDir, Map<String, String> overrides, int port) {
         long t0 = System.nanoTime();
         Path dir = dataDir.toAbsolutePath().normalize();
         try {
@@ -76,7 +84,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         // Free ports can be stolen between probe and bind -> retry a few times with new ports.
         RuntimeException last = null;
         for (int attempt = 1; attempt <= 3; attempt++) {
-            int brokerPort = freePort();
+            int brokerPort = port > 0 ? port : freePort();
             int controllerPort = freePort();
             while (controllerPort == brokerPort) {
                 controllerPort = freePort();
@@ -96,6 +104,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                 shutdownQuietly(server);
                 if (!isBindProblem(e)) {
                     throw e;
+                }
+                if (port > 0) {
+                    sleepQuietly(2000); // a fixed port just released by the previous broker: give it a moment
                 }
                 continue;
             }
@@ -302,6 +313,14 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             }
         }
         return false;
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static int freePort() {

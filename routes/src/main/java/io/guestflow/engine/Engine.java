@@ -18,7 +18,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.camel.CamelContext;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.kafka.clients.admin.Admin;
@@ -36,30 +41,58 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The long-running service: Kafka (embedded when no bootstrap servers are
- * configured), its topics, the result index, the handle pool and the Camel
- * routes. {@link #close()} stops taking jobs, lets running ones finish
- * within the pool's grace period, and stops everything in reverse order.
+ * configured), its topics, the results index, the claims, the handle pool,
+ * the jobs consumer and the scan routes.
+ *
+ * <p>Nothing is consumed before the engine is ready: the broker answers, the
+ * topics exist (created when missing) with the settings the engine relies
+ * on, and the results index and the claims are caught up. Until then start-up
+ * says why and retries with backoff; after {@code startup-timeout-seconds} it
+ * gives up ({@link NotReadyException}). Once running, the engine stops taking
+ * jobs whenever the index or the claims stop following, and takes them again
+ * once they are back ({@link EngineStatus}).
+ *
+ * <p>{@link #close()} stops taking jobs, lets running ones finish within the
+ * pool's grace period (then kills them: no result, claims released, offsets
+ * not committed, so they run again), and stops everything in reverse order.
  */
 public final class Engine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+
+    /** Start-up gave up: the broker, the topics or the results index were not there in time. */
+    public static final class NotReadyException extends IllegalStateException {
+        NotReadyException(String message) {
+            super(message);
+        }
+    }
 
     private final EngineConfig config;
+    private final EngineStatus status;
     private final EmbeddedKafkaBroker broker;
     private final Producer<String, byte[]> producer;
+    private final Producer<String, byte[]> resultProducer;
     private final ResultIndex results;
+    private final ClaimLedger claims;
     private final HandlePool pool;
+    private final JobConsumer consumer;
     private final CamelContext camel;
     private final ScanRunner scans;
 
-    private Engine(EngineConfig config, EmbeddedKafkaBroker broker, Producer<String, byte[]> producer,
-                   ResultIndex results, HandlePool pool, CamelContext camel, ScanRunner scans) {
-        this.scans = scans;
+    private Engine(EngineConfig config, EngineStatus status, EmbeddedKafkaBroker broker, Producer<String, byte[]> producer,
+                   Producer<String, byte[]> resultProducer, ResultIndex results, ClaimLedger claims, HandlePool pool,
+                   JobConsumer consumer, CamelContext camel, ScanRunner scans) {
         this.config = config;
+        this.status = status;
         this.broker = broker;
         this.producer = producer;
+        this.resultProducer = resultProducer;
         this.results = results;
+        this.claims = claims;
         this.pool = pool;
+        this.consumer = consumer;
         this.camel = camel;
+        this.scans = scans;
     }
 
     public static ObjectMapper json() {
@@ -71,13 +104,23 @@ public final class Engine implements AutoCloseable {
         return start(cfg, List.of(), null);
     }
 
+    public static Engine start(EngineConfig cfg, List<ScanConfig> scanConfigs, Path reportsDir) throws Exception {
+        return start(cfg, scanConfigs, reportsDir, new EngineStatus());
+    }
+
     /**
      * The engine with scheduled scans: one Quartz route per scan that has a
-     * cron expression, reports under {@code reportsDir}.
+     * cron expression, reports under {@code reportsDir}. Returns once the
+     * engine is ready and consuming.
+     *
+     * @param status updated as start-up goes (a health endpoint may serve it meanwhile)
+     * @throws NotReadyException when start-up timed out
      */
-    public static Engine start(EngineConfig cfg, List<ScanConfig> scanConfigs, Path reportsDir) throws Exception {
+    public static Engine start(EngineConfig cfg, List<ScanConfig> scanConfigs, Path reportsDir, EngineStatus status)
+            throws Exception {
         EmbeddedKafkaBroker broker = null;
         List<AutoCloseable> started = new ArrayList<>();
+        status.state(EngineStatus.State.STARTING);
         try {
             if (cfg.embedded()) {
                 broker = EmbeddedKafkaBroker.start(cfg.dataDir());
@@ -88,16 +131,26 @@ public final class Engine implements AutoCloseable {
             }
             Files.createDirectories(cfg.imageRoot());
             Files.createDirectories(cfg.outputRoot());
-            ensureTopics(cfg);
+            long deadline = cfg.startupTimeout().isZero() ? Long.MAX_VALUE
+                    : System.nanoTime() + cfg.startupTimeout().toNanos();
+            EngineConfig c = cfg;
+            retry(status, EngineStatus.BROKER, deadline, () -> reachBroker(c));
+            retry(status, EngineStatus.TOPICS, deadline, () -> ensureTopics(c));
             ObjectMapper json = json();
             Producer<String, byte[]> producer = new KafkaProducer<>(producerProps(cfg), new StringSerializer(),
                     new ByteArraySerializer());
             started.add(producer);
-            ResultIndex results = new ResultIndex(clientProps(cfg), cfg.topics().results());
+            Duration resultDelivery = resultDeliveryTimeout(cfg);
+            Producer<String, byte[]> resultProducer = new KafkaProducer<>(resultProducerProps(cfg, resultDelivery),
+                    new StringSerializer(), new ByteArraySerializer());
+            started.add(resultProducer);
+            ResultIndex results = new ResultIndex(clientProps(cfg), cfg.topics().results(), cfg.dedupIndexMaxJobs());
             started.add(results);
-            if (!results.awaitCaughtUp(Duration.ofMinutes(2))) {
-                throw new IllegalStateException("could not read the results topic " + cfg.topics().results());
-            }
+            ClaimLedger claims = new ClaimLedger(clientProps(cfg), cfg.topics().claims(), cfg.instanceId(),
+                    cfg.claimLease(), resultProducer);
+            started.add(claims);
+            retry(status, EngineStatus.RESULTS_INDEX, deadline, () -> awaitFollowing("results index", results));
+            retry(status, EngineStatus.CLAIMS, deadline, () -> awaitFollowing("claims", claims));
             HandlePool pool = new HandlePool(cfg.pool());
             started.add(pool);
             String journalTopic = cfg.topics().journal();
@@ -105,11 +158,19 @@ public final class Engine implements AutoCloseable {
                     job -> new KafkaJournalSink(producer, journalTopic, job.jobId(), json));
             EventPublisher events = new EventPublisher(producer, cfg.topics().log(), cfg.instanceId(), json);
             JobRunner runner = new JobRunner(cfg, pool, registry, events);
+            JobFlow flow = new JobFlow(cfg, new JobParser(registry), new PathPolicy(cfg.imageRoot(), cfg.outputRoot()),
+                    results, claims, runner, new InspectBatchRunner(cfg, pool, runner, events), events, producer,
+                    resultProducer, resultDelivery, pool, json);
+            JobConsumer consumer = new JobConsumer(cfg, clientProps(cfg), flow, () -> {
+                if (!results.caughtUp()) {
+                    return "results index " + results.state() + ": " + results.reason();
+                }
+                if (!claims.caughtUp()) {
+                    return "claims " + claims.state() + ": " + claims.reason();
+                }
+                return null;
+            });
             CamelContext camel = new DefaultCamelContext();
-            // a stop lets running jobs finish within the pool's grace period, then the pool kills them
-            camel.getShutdownStrategy().setTimeout(cfg.pool().shutdownGrace().toSeconds() + 5);
-            camel.addRoutes(new JobRoutes(cfg, new JobParser(registry), new PathPolicy(cfg.imageRoot(), cfg.outputRoot()),
-                    results, runner, new InspectBatchRunner(cfg, pool, runner, events), events, producer, json));
             ScanRunner scans = null;
             if (!scanConfigs.isEmpty()) {
                 scans = new ScanRunner(producer, clientProps(cfg), cfg.topics().jobs(), cfg.topics().results(), reportsDir,
@@ -119,12 +180,20 @@ public final class Engine implements AutoCloseable {
                         .map(s -> s.name() + " (" + (s.cron() == null ? "on demand" : s.cron() + " " + s.timeZone()) + ")")
                         .toList(), reportsDir);
             }
+            consumer.start();
             camel.start();
-            LOG.info("engine {} consuming {} with {} consumer(s), {} appliance(s) at once, up to {} inspect job(s) per appliance;"
-                    + " images under {}, outputs under {}", cfg.instanceId(), cfg.topics().jobs(), cfg.effectiveConsumers(),
-                    pool.capacity(), cfg.inspectBatchSize(), cfg.imageRoot(), cfg.outputRoot());
-            return new Engine(cfg, broker, producer, results, pool, camel, scans);
+            status.check(EngineStatus.CONSUMER, true, "taking jobs");
+            LOG.info("engine {} consuming {} ({} group protocol) with {} worker(s), {} appliance(s) at once, up to {} inspect"
+                    + " job(s) per appliance, claims leased for {} s; images under {}, outputs under {}", cfg.instanceId(),
+                    cfg.topics().jobs(), cfg.groupProtocol(), cfg.effectiveConsumers(), pool.capacity(),
+                    cfg.inspectBatchSize(), cfg.claimLease().toSeconds(), cfg.imageRoot(), cfg.outputRoot());
+            Engine engine = new Engine(cfg, status, broker, producer, resultProducer, results, claims, pool, consumer,
+                    camel, scans);
+            status.engine(engine);
+            status.state(EngineStatus.State.READY);
+            return engine;
         } catch (Exception e) {
+            status.state(EngineStatus.State.FAILED);
             for (int i = started.size() - 1; i >= 0; i--) {
                 try {
                     started.get(i).close();
@@ -134,6 +203,54 @@ public final class Engine implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /** One start-up step that must succeed before the next. */
+    @FunctionalInterface
+    private interface Step {
+        /** Null when done, else why not. */
+        String attempt() throws Exception;
+    }
+
+    private static void retry(EngineStatus status, String check, long deadlineNanos, Step step) throws InterruptedException {
+        Duration backoff = Duration.ofSeconds(1);
+        while (true) {
+            String why;
+            try {
+                why = step.attempt();
+            } catch (InterruptedException e) {
+                throw e;
+            } catch (Exception e) {
+                why = e.getCause() != null && e instanceof ExecutionException ? e.getCause().toString() : e.toString();
+            }
+            if (why == null) {
+                status.check(check, true, "ok");
+                return;
+            }
+            status.check(check, false, why);
+            long left = deadlineNanos - System.nanoTime();
+            if (left <= 0) {
+                throw new NotReadyException("engine not ready: " + check + ": " + why + " (gave up after "
+                        + "guestflow.engine.startup-timeout-seconds)");
+            }
+            Duration wait = Duration.ofNanos(Math.min(backoff.toNanos(), left));
+            LOG.warn("not ready: {}: {}; retrying in {} s", check, why, Math.max(1, wait.toSeconds()));
+            Thread.sleep(Math.max(1, wait.toMillis()));
+            backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+        }
+    }
+
+    private static String reachBroker(EngineConfig cfg) throws Exception {
+        try (Admin admin = Admin.create(adminProps(cfg))) {
+            int nodes = admin.describeCluster().nodes().get(15, TimeUnit.SECONDS).size();
+            return nodes > 0 ? null : "the cluster at " + cfg.bootstrapServers() + " has no broker";
+        } catch (java.util.concurrent.TimeoutException e) {
+            return "no broker answers at " + cfg.bootstrapServers();
+        }
+    }
+
+    private static String awaitFollowing(String what, TopicFollower<?> follower) throws InterruptedException {
+        return follower.awaitCaughtUp(Duration.ofSeconds(30)) ? null : what + " " + follower.state() + ": " + follower.reason();
     }
 
     public EngineConfig config() {
@@ -146,6 +263,29 @@ public final class Engine implements AutoCloseable {
 
     public HandlePool pool() {
         return pool;
+    }
+
+    /** Readiness and its checks. */
+    public EngineStatus status() {
+        return status;
+    }
+
+    public ResultIndex resultIndex() {
+        return results;
+    }
+
+    public ClaimLedger claims() {
+        return claims;
+    }
+
+    /** Why the jobs consumer takes nothing now, or null when it takes jobs. */
+    public String consumerNotReady() {
+        return consumer.notReady();
+    }
+
+    /** The jobs topic's partitions this instance owns now. */
+    public java.util.Set<TopicPartition> ownedPartitions() {
+        return consumer.assignment();
     }
 
     /** Common client settings: bootstrap servers plus every kafka.* pass-through property. */
@@ -169,49 +309,142 @@ public final class Engine implements AutoCloseable {
         return p;
     }
 
-    static void ensureTopics(EngineConfig cfg) throws InterruptedException {
-        try (Admin admin = Admin.create(clientProps(cfg))) {
-            Set<String> existing = admin.listTopics().names().get();
+    /**
+     * A result must land while the claim it was published under holds: half
+     * a lease, at most two minutes (Kafka's default).
+     */
+    static Duration resultDeliveryTimeout(EngineConfig cfg) {
+        Duration half = cfg.claimLease().dividedBy(2);
+        return half.compareTo(Duration.ofMinutes(2)) > 0 ? Duration.ofMinutes(2) : half;
+    }
+
+    /** Results and claims: every send ends (delivered or failed) within the delivery timeout, never later. */
+    static Map<String, Object> resultProducerProps(EngineConfig cfg, Duration delivery) {
+        Map<String, Object> p = producerProps(cfg);
+        long request = Math.max(500, delivery.toMillis() / 2 - 10);
+        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(request));
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(delivery.toMillis()));
+        // a send must not block the caller (the claim renewer) for longer than a part of the lease
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(Math.max(500, cfg.claimLease().toMillis() / 4)));
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, "guestflow-results-" + cfg.instanceId());
+        return p;
+    }
+
+    private static Map<String, Object> adminProps(EngineConfig cfg) {
+        Map<String, Object> p = clientProps(cfg);
+        p.putIfAbsent("request.timeout.ms", 10_000);
+        p.putIfAbsent("default.api.timeout.ms", 15_000);
+        return p;
+    }
+
+    /**
+     * Creates the topics that are missing, then verifies them all: the jobs
+     * topic exists, the results topic is compacted, the claims topic takes
+     * the broker's timestamps and is not compacted. Null when they are fine,
+     * else what is wrong.
+     */
+    static String ensureTopics(EngineConfig cfg) throws Exception {
+        EngineConfig.Topics t = cfg.topics();
+        try (Admin admin = Admin.create(adminProps(cfg))) {
+            Set<String> existing = admin.listTopics().names().get(15, TimeUnit.SECONDS);
             List<NewTopic> wanted = new ArrayList<>();
-            EngineConfig.Topics t = cfg.topics();
-            short rf = -1; // broker default
+            Optional<Short> rf = Optional.empty(); // broker default
             if (!existing.contains(t.jobs())) {
-                wanted.add(new NewTopic(t.jobs(), java.util.Optional.of(cfg.jobPartitions()), java.util.Optional.of(rf)));
+                wanted.add(new NewTopic(t.jobs(), Optional.of(cfg.jobPartitions()), rf));
             }
             if (!existing.contains(t.results())) {
-                wanted.add(new NewTopic(t.results(), java.util.Optional.empty(), java.util.Optional.of(rf))
-                        .configs(Map.of("cleanup.policy", "compact")));
+                wanted.add(new NewTopic(t.results(), Optional.empty(), rf).configs(Map.of("cleanup.policy", "compact")));
+            }
+            if (!existing.contains(t.claims())) {
+                wanted.add(new NewTopic(t.claims(), Optional.of(cfg.jobPartitions()), rf).configs(CLAIMS_TOPIC_CONFIG));
             }
             for (String name : List.of(t.log(), t.journal(), t.dlq())) {
                 if (!existing.contains(name)) {
-                    wanted.add(new NewTopic(name, java.util.Optional.empty(), java.util.Optional.of(rf)));
+                    wanted.add(new NewTopic(name, Optional.empty(), rf));
                 }
             }
             if (!wanted.isEmpty()) {
-                admin.createTopics(wanted).all().get();
-                LOG.info("created topics {}", wanted.stream().map(NewTopic::name).toList());
+                for (var e : admin.createTopics(wanted).values().entrySet()) {
+                    try {
+                        e.getValue().get(15, TimeUnit.SECONDS);
+                        LOG.info("created topic {}", e.getKey());
+                    } catch (ExecutionException ex) {
+                        if (!(ex.getCause() instanceof TopicExistsException)) {
+                            // clusters that forbid topic creation: the operator creates them (config/topics.md)
+                            LOG.warn("cannot create topic {}: {}", e.getKey(), ex.getCause().getMessage());
+                        }
+                    }
+                }
             }
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof TopicExistsException) {
-                return;
-            }
-            // clusters that forbid topic creation: the operator creates them (config/topics.md)
-            LOG.warn("cannot create topics: {}", e.getCause().getMessage());
+            return verifyTopics(admin, t);
         }
+    }
+
+    /** The claims topic: broker timestamps (one clock for every lease), deletion by age only. */
+    static final Map<String, String> CLAIMS_TOPIC_CONFIG = Map.of(
+            "message.timestamp.type", "LogAppendTime",
+            "cleanup.policy", "delete",
+            "retention.ms", String.valueOf(Duration.ofDays(1).toMillis()),
+            "segment.ms", String.valueOf(Duration.ofHours(1).toMillis()));
+
+    private static String verifyTopics(Admin admin, EngineConfig.Topics t) throws Exception {
+        Set<String> existing = admin.listTopics().names().get(15, TimeUnit.SECONDS);
+        List<String> missing = new ArrayList<>();
+        for (String name : List.of(t.jobs(), t.results(), t.claims(), t.log(), t.journal(), t.dlq())) {
+            if (!existing.contains(name)) {
+                missing.add(name);
+            }
+        }
+        if (!missing.isEmpty()) {
+            return "topics missing: " + missing + " (not created: see the warnings above)";
+        }
+        ConfigResource results = new ConfigResource(ConfigResource.Type.TOPIC, t.results());
+        ConfigResource claims = new ConfigResource(ConfigResource.Type.TOPIC, t.claims());
+        Map<ConfigResource, Config> configs = admin.describeConfigs(List.of(results, claims)).all().get(15, TimeUnit.SECONDS);
+        String resultsPolicy = value(configs.get(results), "cleanup.policy");
+        if (resultsPolicy == null || !resultsPolicy.contains("compact")) {
+            return "topic " + t.results() + " must be compacted (cleanup.policy=compact), has " + resultsPolicy;
+        }
+        String tsType = value(configs.get(claims), "message.timestamp.type");
+        if (!"LogAppendTime".equals(tsType)) {
+            return "topic " + t.claims() + " must have message.timestamp.type=LogAppendTime (leases use the broker's clock),"
+                    + " has " + tsType;
+        }
+        String claimsPolicy = value(configs.get(claims), "cleanup.policy");
+        if (claimsPolicy == null || claimsPolicy.contains("compact")) {
+            return "topic " + t.claims() + " must not be compacted (cleanup.policy=delete), has " + claimsPolicy;
+        }
+        return null;
+    }
+
+    private static String value(Config c, String name) {
+        ConfigEntry e = c == null ? null : c.get(name);
+        return e == null ? null : e.value();
     }
 
     @Override
     public void close() throws Exception {
+        status.state(EngineStatus.State.STOPPING);
         if (scans != null) {
             // a run waiting for results would otherwise hold the Quartz thread through the shutdown
             scans.close();
         }
         camel.stop();
-        pool.shutdown(config.pool().shutdownGrace());
+        consumer.stopTaking();
+        if (!consumer.awaitIdle(config.pool().shutdownGrace())) {
+            LOG.warn("jobs still running after {} s: killing them; they run again after a restart",
+                    config.pool().shutdownGrace().toSeconds());
+        }
+        // kills what still runs: no result, claims released, offsets not committed
+        pool.shutdown(Duration.ZERO);
+        consumer.close();
+        claims.close();
         results.close();
+        resultProducer.close(Duration.ofSeconds(10));
         producer.close(Duration.ofSeconds(10));
         if (broker != null) {
             broker.close();
         }
+        status.state(EngineStatus.State.STOPPED);
     }
 }

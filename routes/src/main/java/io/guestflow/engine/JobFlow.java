@@ -1,0 +1,435 @@
+package io.guestflow.engine;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guestflow.pool.ErrorCode;
+import io.guestflow.pool.GuestflowException;
+import io.guestflow.pool.HandlePool;
+import io.guestflow.processors.job.Job;
+import io.guestflow.processors.job.JobParser;
+import io.guestflow.processors.job.JobRejectedException;
+import io.guestflow.processors.job.JobResult;
+import io.guestflow.processors.job.PathPolicy;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.internals.RecordHeader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The engine's flow for the records one worker takes at a time (a unit;
+ * {@link JobConsumer} hands them over and commits what this says is done):
+ *
+ * <ol>
+ * <li>the results index proves it has read every result published so far;</li>
+ * <li>each record is parsed and checked: not a job → dead letter; an invalid
+ *     job → REJECTED; a job whose jobId has a result → skipped (unless it asks
+ *     for a rerun its result allows);</li>
+ * <li>the jobs to run or reject are claimed ({@link ClaimLedger}): a jobId
+ *     another instance runs is not touched, its record waits;</li>
+ * <li>claimed jobs run, inspect jobs sharing an appliance where they can;
+ *     each result is published while its claim holds, never over a
+ *     SUCCEEDED one, then the claim is released.</li>
+ * </ol>
+ *
+ * Every exception a record's content can cause ends in a dead letter or a
+ * REJECTED result (a defect inside an operation in a FAILED one): nothing
+ * here makes the consumer read the same records again, except the broker
+ * or the index being unavailable, or another instance holding the job.
+ */
+final class JobFlow {
+    private static final Logger LOG = LoggerFactory.getLogger(JobFlow.class);
+    private static final Duration SYNC_TIMEOUT = Duration.ofSeconds(15);
+    private static final Duration CLAIM_TIMEOUT = Duration.ofSeconds(15);
+
+    /** A record of the jobs topic as the consumer read it. */
+    record Rec(TopicPartition tp, long offset, String key, byte[] value, long timestamp) {
+        String source() {
+            return tp.topic() + "/" + tp.partition() + "/" + offset;
+        }
+    }
+
+    /** What became of a record: done (its offset may be committed) or to be handled again later. */
+    enum Fate { DONE, RETRY }
+
+    /** How a unit ended: a fate per record, and why some are retried. */
+    record Outcome(Fate[] fates, String retryReason) {
+        boolean allDone() {
+            return Arrays.stream(fates).allMatch(f -> f == Fate.DONE);
+        }
+    }
+
+    private enum Kind { DEAD_LETTER, REJECT, REJECT_EVENT_ONLY, SKIP, RUN }
+
+    /** One record's verdict before claims. */
+    private static final class Item {
+        final Rec rec;
+        final Instant receivedAt = Instant.now();
+        Kind kind;
+        String jobId;
+        String reason;
+        Job job;
+        ClaimLedger.Outcome claim;
+
+        Item(Rec rec) {
+            this.rec = rec;
+        }
+
+        Instant queuedAt() {
+            return Instant.ofEpochMilli(rec.timestamp());
+        }
+
+        ClaimLedger.Claim won() {
+            return claim instanceof ClaimLedger.Won w ? w.claim() : null;
+        }
+    }
+
+    private final EngineConfig config;
+    private final JobParser parser;
+    private final PathPolicy paths;
+    private final ResultIndex results;
+    private final ClaimLedger claims;
+    private final JobRunner runner;
+    private final InspectBatchRunner batches;
+    private final InspectBatchCollector collector;
+    private final EventPublisher events;
+    private final Producer<String, byte[]> producer;
+    private final Producer<String, byte[]> resultProducer;
+    private final Duration resultDelivery;
+    private final HandlePool pool;
+    private final ObjectMapper json;
+
+    /**
+     * @param resultProducer sends results; its delivery timeout is {@code resultDelivery}, well under the lease
+     */
+    JobFlow(EngineConfig config, JobParser parser, PathPolicy paths, ResultIndex results, ClaimLedger claims,
+            JobRunner runner, InspectBatchRunner batches, EventPublisher events, Producer<String, byte[]> producer,
+            Producer<String, byte[]> resultProducer, Duration resultDelivery, HandlePool pool, ObjectMapper json) {
+        this.config = config;
+        this.parser = parser;
+        this.paths = paths;
+        this.results = results;
+        this.claims = claims;
+        this.runner = runner;
+        this.batches = batches;
+        this.collector = new InspectBatchCollector(config.inspectBatchSize());
+        this.events = events;
+        this.producer = producer;
+        this.resultProducer = resultProducer;
+        this.resultDelivery = resultDelivery;
+        this.pool = pool;
+        this.json = json;
+    }
+
+    /**
+     * Handles one unit on the calling (worker) thread. Interrupted (the engine
+     * stops, or a claim was lost), it returns what was done so far.
+     */
+    Outcome handle(List<Rec> recs) {
+        Fate[] fates = new Fate[recs.size()];
+        Arrays.fill(fates, Fate.RETRY);
+        Map<String, ClaimLedger.Claim> won = new HashMap<>();
+        try {
+            return handle(recs, fates, won);
+        } catch (InterruptedException e) {
+            return new Outcome(fates, "interrupted");
+        } finally {
+            // whatever happened, no claim of this unit outlives it
+            won.values().forEach(ClaimLedger.Claim::release);
+            Thread.interrupted();
+        }
+    }
+
+    private Outcome handle(List<Rec> recs, Fate[] fates, Map<String, ClaimLedger.Claim> won) throws InterruptedException {
+        if (!results.sync(SYNC_TIMEOUT)) {
+            return new Outcome(fates, "the results index could not prove it is up to date (" + results.reason() + ")");
+        }
+        List<Item> items = new ArrayList<>();
+        for (Rec r : recs) {
+            items.add(classify(r));
+        }
+        // each jobId is claimed once per unit; a second record of it is a duplicate
+        Map<String, Item> claiming = new HashMap<>();
+        for (Item it : items) {
+            if (it.kind == Kind.REJECT || it.kind == Kind.RUN) {
+                Item first = claiming.putIfAbsent(it.jobId, it);
+                if (first != null) {
+                    if (it.kind == Kind.RUN) {
+                        it.kind = Kind.SKIP;
+                        it.reason = "the same jobId came twice together; it runs once";
+                    } else {
+                        it.kind = Kind.REJECT_EVENT_ONLY;
+                    }
+                }
+            }
+        }
+        List<Item> toClaim = new ArrayList<>();
+        for (Item it : claiming.values()) {
+            ClaimLedger.Holder h = claims.holder(it.jobId);
+            if (h != null) {
+                // held by a live lease as far as this instance has read: no claim record needed to know it loses
+                it.claim = new ClaimLedger.Held(it.jobId, h);
+            } else {
+                toClaim.add(it);
+            }
+        }
+        Thread worker = Thread.currentThread();
+        if (!toClaim.isEmpty()) {
+            try {
+                List<ClaimLedger.Outcome> out = claims.claim(toClaim.stream().map(i -> i.jobId).toList(),
+                        lost -> fence(worker, lost), CLAIM_TIMEOUT);
+                for (int i = 0; i < toClaim.size(); i++) {
+                    toClaim.get(i).claim = out.get(i);
+                    if (out.get(i) instanceof ClaimLedger.Won w) {
+                        won.put(w.claim().jobId(), w.claim());
+                    }
+                }
+            } catch (ClaimLedger.Unavailable e) {
+                return new Outcome(fates, e.getMessage());
+            }
+        }
+        String retryReason = null;
+        Set<TopicPartition> blocked = new HashSet<>();
+        List<InspectBatchCollector.Queued> accepted = new ArrayList<>();
+        Map<String, Integer> indexOf = new HashMap<>();
+        for (int i = 0; i < items.size(); i++) {
+            Item it = items.get(i);
+            ClaimLedger.Claim mine = claiming.get(it.jobId) == it ? it.won() : null;
+            if (blocked.contains(it.rec.tp())) {
+                if (mine != null) {
+                    mine.release(); // its record comes back after the one this partition waits for
+                }
+                continue;
+            }
+            try {
+                switch (it.kind) {
+                    case DEAD_LETTER -> {
+                        deadLetter(it);
+                        fates[i] = Fate.DONE;
+                    }
+                    case SKIP -> {
+                        LOG.info("job {} not run: {}", it.jobId, it.reason);
+                        events.lifecycle(it.jobId, "skipped", Map.of("reason", it.reason));
+                        fates[i] = Fate.DONE;
+                    }
+                    case REJECT_EVENT_ONLY -> {
+                        LOG.warn("invalid message for job {}, which already has a result; result kept: {}", it.jobId, it.reason);
+                        events.lifecycle(it.jobId, "rejected", Map.of("reason", it.reason));
+                        fates[i] = Fate.DONE;
+                    }
+                    case REJECT, RUN -> {
+                        if (mine == null) {
+                            ClaimLedger.Holder h = it.claim instanceof ClaimLedger.Held held ? held.holder() : null;
+                            LOG.info("job {} is held by {} ({}); its partition {} waits", it.jobId,
+                                    h == null ? "another record" : h.owner(), h == null ? "" : h.claimId(), it.rec.tp());
+                            blocked.add(it.rec.tp());
+                            retryReason = "job " + it.jobId + " runs elsewhere";
+                            continue;
+                        }
+                        if (it.kind == Kind.REJECT) {
+                            events.lifecycle(it.jobId, "rejected", Map.of("reason", it.reason));
+                            JobResult r = new JobResult(it.jobId, null, JobResult.Status.REJECTED, null,
+                                    JobResult.Timings.notRun(it.queuedAt(), it.receivedAt), null,
+                                    new JobResult.Error("REJECTED", it.reason, false), 0, config.instanceId());
+                            fates[i] = publish(r, mine, false) ? Fate.DONE : Fate.RETRY;
+                        } else {
+                            events.lifecycle(it.jobId, "accepted", Map.of("type", it.job.type(), "disks",
+                                    it.job.disks().size(), "timeoutSeconds", it.job.timeoutSeconds()));
+                            accepted.add(new InspectBatchCollector.Queued(it.job, it.queuedAt(), it.receivedAt));
+                            indexOf.put(it.jobId, i);
+                        }
+                    }
+                    default -> throw new IllegalStateException(it.kind.name());
+                }
+            } catch (InterruptedException e) {
+                throw e;
+            } catch (Exception e) {
+                // the broker: the record is handled again once it answers
+                LOG.warn("record {}: {}; it is handled again later", it.rec.source(), e.toString());
+                blocked.add(it.rec.tp());
+                retryReason = e.toString();
+                if (mine != null) {
+                    mine.release();
+                }
+            }
+        }
+        if (!accepted.isEmpty()) {
+            String why = run(accepted, won, indexOf, fates);
+            retryReason = why != null ? why : retryReason;
+        }
+        return new Outcome(fates, retryReason);
+    }
+
+    /** Parse, validate, path policy, dedup: what to do with the record, before any claim. */
+    private Item classify(Rec r) {
+        Item it = new Item(r);
+        Job job = null;
+        try {
+            job = parser.parse(r.value());
+            it.jobId = job.jobId();
+            paths.check(job);
+            if (job.timeoutSeconds() > config.maxJobTimeout().toSeconds()) {
+                throw new JobRejectedException(job.jobId(), "timeoutSeconds " + job.timeoutSeconds() + " exceeds this engine's "
+                        + "limit of " + config.maxJobTimeout().toSeconds() + " (guestflow.engine.max-job-timeout-seconds)");
+            }
+        } catch (JobRejectedException e) {
+            return rejected(it, e.jobId() != null ? e.jobId() : it.jobId, e.reason());
+        } catch (GuestflowException e) {
+            return rejected(it, it.jobId, e.getMessage());
+        } catch (RuntimeException e) {
+            // a shape nobody foresaw: a rejection with the reason, never a consumer that reads it again and again
+            LOG.warn("record {}: unexpected {}", r.source(), e.toString());
+            return rejected(it, it.jobId, "invalid job: " + e);
+        }
+        it.job = job;
+        ResultIndex.Outcome done = results.outcome(job.jobId());
+        switch (done) {
+            case NONE -> it.kind = Kind.RUN;
+            case SUCCEEDED -> skip(it, "a SUCCEEDED result for this jobId is already published");
+            case FAILED -> skip(it, "a FAILED result (not retryable) for this jobId is already published; it cannot be rerun");
+            case FAILED_RETRYABLE, REJECTED -> {
+                if (job.rerun()) {
+                    it.kind = Kind.RUN;
+                    LOG.info("job {}: rerun of a {} result, as asked", job.jobId(), done);
+                } else {
+                    skip(it, "a " + (done == ResultIndex.Outcome.REJECTED ? "REJECTED" : "FAILED (retryable)")
+                            + " result for this jobId is already published; submit it with \"rerun\": true to run it again");
+                }
+            }
+            case OTHER -> skip(it, "the results topic holds a record that is not a job result under this key");
+            default -> throw new IllegalStateException(done.name());
+        }
+        return it;
+    }
+
+    private static void skip(Item it, String reason) {
+        it.kind = Kind.SKIP;
+        it.reason = reason;
+    }
+
+    private Item rejected(Item it, String jobId, String reason) {
+        it.reason = reason;
+        if (jobId == null) {
+            it.kind = Kind.DEAD_LETTER;
+            return it;
+        }
+        it.jobId = jobId;
+        // an invalid message reusing a jobId that has a result must not replace that result
+        it.kind = results.hasResult(jobId) ? Kind.REJECT_EVENT_ONLY : Kind.REJECT;
+        return it;
+    }
+
+    /** Runs the claimed jobs; returns why some must be retried, or null. */
+    private String run(List<InspectBatchCollector.Queued> accepted, Map<String, ClaimLedger.Claim> won,
+                       Map<String, Integer> indexOf, Fate[] fates) throws InterruptedException {
+        String retry = null;
+        for (List<InspectBatchCollector.Queued> unit : collector.units(accepted)) {
+            List<String> ids = unit.stream().map(q -> q.job().jobId()).toList();
+            if (ids.stream().anyMatch(id -> !won.get(id).valid())) {
+                ids.forEach(id -> won.get(id).release());
+                retry = "claims lost before the jobs started";
+                continue;
+            }
+            try {
+                if (unit.size() == 1) {
+                    InspectBatchCollector.Queued q = unit.get(0);
+                    JobResult r = runner.run(q.job(), q.queuedAt(), q.receivedAt());
+                    if (publish(r, won.get(r.jobId()), q.job().rerun())) {
+                        fates[indexOf.get(r.jobId())] = Fate.DONE;
+                    }
+                } else {
+                    Map<String, Boolean> rerun = new HashMap<>();
+                    unit.forEach(q -> rerun.put(q.job().jobId(), q.job().rerun()));
+                    batches.run(unit, r -> {
+                        if (publish(r, won.get(r.jobId()), rerun.get(r.jobId()))) {
+                            fates[indexOf.get(r.jobId())] = Fate.DONE;
+                        }
+                    });
+                }
+            } catch (GuestflowException e) {
+                if (e.code() != ErrorCode.POOL_CLOSED) {
+                    throw e;
+                }
+                // the engine stops, or a claim was lost: no result; the job runs again (here or elsewhere)
+                retry = "given up: " + e.getMessage();
+                LOG.warn("jobs {} given up without a result: {}", ids, e.getMessage());
+            } catch (InterruptedException e) {
+                throw e;
+            } catch (Exception e) {
+                // publishing failed: the broker; handled again once it answers
+                retry = "cannot publish: " + e;
+                LOG.warn("jobs {}: {}", ids, retry);
+            } finally {
+                // a job given up releases its claim so that whoever takes it next need not wait for the lease to end
+                ids.forEach(id -> won.get(id).release());
+            }
+        }
+        return retry;
+    }
+
+    /**
+     * Publishes a result while the claim holds, never over a SUCCEEDED one,
+     * then releases the claim. False when the claim no longer holds: the
+     * result is dropped and the job runs again on whoever claims it next.
+     */
+    private boolean publish(JobResult r, ClaimLedger.Claim claim, boolean rerun) throws Exception {
+        if (claim != null && !claim.ensureValidFor(resultDelivery.plusSeconds(1))) {
+            LOG.warn("job {}: {} result not published: the claim on it is no longer held", r.jobId(), r.status());
+            claim.release();
+            return false;
+        }
+        ResultIndex.Outcome before = results.outcome(r.jobId());
+        if (before == ResultIndex.Outcome.SUCCEEDED || (before != ResultIndex.Outcome.NONE && !rerun)) {
+            // cannot happen while claims hold; if it does, the better (or first) result stays
+            LOG.warn("job {}: {} result not published over the {} one already there", r.jobId(), r.status(), before);
+            if (claim != null) {
+                claim.release();
+            }
+            return true;
+        }
+        ProducerRecord<String, byte[]> rec = new ProducerRecord<>(config.topics().results(), r.jobId(), json.writeValueAsBytes(r));
+        boolean retryable = r.error() != null && r.error().retryable();
+        rec.headers().add(new RecordHeader(ResultIndex.STATUS_HEADER, r.status().name().getBytes(StandardCharsets.UTF_8)));
+        rec.headers().add(new RecordHeader(ResultIndex.RETRYABLE_HEADER, Boolean.toString(retryable).getBytes(StandardCharsets.UTF_8)));
+        resultProducer.send(rec).get(); // bounded by the producer's delivery timeout, under the lease
+        results.record(r.jobId(), ResultIndex.Outcome.of(r.status().name(), retryable));
+        if (claim != null) {
+            claim.release();
+        }
+        switch (r.status()) {
+            case SUCCEEDED -> events.lifecycle(r.jobId(), "succeeded", Map.of("attempts", r.attempts()));
+            case FAILED -> events.lifecycle(r.jobId(), "failed", Map.of("code", r.error().code(), "message", r.error().message()));
+            case REJECTED -> { }
+            default -> throw new IllegalStateException();
+        }
+        events.finished(r.jobId());
+        LOG.info("job {}: {}", r.jobId(), r.status());
+        return true;
+    }
+
+    private void deadLetter(Item it) throws Exception {
+        byte[] raw = it.rec.value();
+        ProducerRecord<String, byte[]> rec = new ProducerRecord<>(config.topics().dlq(), it.rec.key(), raw == null ? new byte[0] : raw);
+        rec.headers().add(new RecordHeader("guestflow.reason", it.reason.getBytes(StandardCharsets.UTF_8)));
+        rec.headers().add(new RecordHeader("guestflow.source", it.rec.source().getBytes(StandardCharsets.UTF_8)));
+        producer.send(rec).get();
+        LOG.warn("dead-lettered a message from {}: {}", it.rec.source(), it.reason);
+    }
+
+    /** A claim of a running unit was lost: stop the unit's work now; nothing of it is published. */
+    private void fence(Thread worker, ClaimLedger.Claim lost) {
+        int killed = pool.killLeasesOf(worker, ErrorCode.POOL_CLOSED, "the claim on job " + lost.jobId() + " was lost");
+        LOG.warn("job {}: claim lost; {} appliance(s) killed, worker interrupted", lost.jobId(), killed);
+        worker.interrupt();
+    }
+}
