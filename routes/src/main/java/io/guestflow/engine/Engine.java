@@ -241,11 +241,14 @@ public final class Engine implements AutoCloseable {
     }
 
     private static String reachBroker(EngineConfig cfg) throws Exception {
-        try (Admin admin = Admin.create(adminProps(cfg))) {
-            int nodes = admin.describeCluster().nodes().get(15, TimeUnit.SECONDS).size();
+        Admin admin = Admin.create(adminProps(cfg));
+        try {
+            int nodes = admin.describeCluster().nodes().get(5, TimeUnit.SECONDS).size();
             return nodes > 0 ? null : "the cluster at " + cfg.bootstrapServers() + " has no broker";
         } catch (java.util.concurrent.TimeoutException e) {
             return "no broker answers at " + cfg.bootstrapServers();
+        } finally {
+            admin.close(Duration.ofSeconds(1)); // not the pending call's whole timeout
         }
     }
 
@@ -345,7 +348,8 @@ public final class Engine implements AutoCloseable {
      */
     static String ensureTopics(EngineConfig cfg) throws Exception {
         EngineConfig.Topics t = cfg.topics();
-        try (Admin admin = Admin.create(adminProps(cfg))) {
+        Admin admin = Admin.create(adminProps(cfg));
+        try {
             Set<String> existing = admin.listTopics().names().get(15, TimeUnit.SECONDS);
             List<NewTopic> wanted = new ArrayList<>();
             Optional<Short> rf = Optional.empty(); // broker default
@@ -377,6 +381,8 @@ public final class Engine implements AutoCloseable {
                 }
             }
             return verifyTopics(admin, t);
+        } finally {
+            admin.close(Duration.ofSeconds(1));
         }
     }
 

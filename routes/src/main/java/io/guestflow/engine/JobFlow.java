@@ -19,6 +19,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
@@ -51,6 +53,8 @@ final class JobFlow {
     private static final Logger LOG = LoggerFactory.getLogger(JobFlow.class);
     private static final Duration SYNC_TIMEOUT = Duration.ofSeconds(15);
     private static final Duration CLAIM_TIMEOUT = Duration.ofSeconds(15);
+    /** How long a result that could not be published (the broker away) is kept before the job is given up. */
+    static final Duration RESULT_HOLD = Duration.ofMinutes(10);
 
     /** A record of the jobs topic as the consumer read it. */
     record Rec(TopicPartition tp, long offset, String key, byte[] value, long timestamp) {
@@ -139,9 +143,11 @@ final class JobFlow {
         Fate[] fates = new Fate[recs.size()];
         Arrays.fill(fates, Fate.RETRY);
         Map<String, ClaimLedger.Claim> won = new HashMap<>();
+        Set<String> computing = ConcurrentHashMap.newKeySet();
         try {
-            return handle(recs, fates, won);
+            return handle(recs, fates, won, computing);
         } catch (InterruptedException e) {
+            computing.forEach(id -> abandoned(id, "interrupted: the engine stops"));
             return new Outcome(fates, "interrupted");
         } finally {
             // whatever happened, no claim of this unit outlives it
@@ -150,7 +156,8 @@ final class JobFlow {
         }
     }
 
-    private Outcome handle(List<Rec> recs, Fate[] fates, Map<String, ClaimLedger.Claim> won) throws InterruptedException {
+    private Outcome handle(List<Rec> recs, Fate[] fates, Map<String, ClaimLedger.Claim> won, Set<String> computing)
+            throws InterruptedException {
         if (!results.sync(SYNC_TIMEOUT)) {
             return new Outcome(fates, "the results index could not prove it is up to date (" + results.reason() + ")");
         }
@@ -187,7 +194,7 @@ final class JobFlow {
         if (!toClaim.isEmpty()) {
             try {
                 List<ClaimLedger.Outcome> out = claims.claim(toClaim.stream().map(i -> i.jobId).toList(),
-                        lost -> fence(worker, lost), CLAIM_TIMEOUT);
+                        lost -> fence(worker, lost, computing), CLAIM_TIMEOUT);
                 for (int i = 0; i < toClaim.size(); i++) {
                     toClaim.get(i).claim = out.get(i);
                     if (out.get(i) instanceof ClaimLedger.Won w) {
@@ -264,7 +271,7 @@ final class JobFlow {
             }
         }
         if (!accepted.isEmpty()) {
-            String why = run(accepted, won, indexOf, fates);
+            String why = run(accepted, won, indexOf, fates, computing);
             retryReason = why != null ? why : retryReason;
         }
         return new Outcome(fates, retryReason);
@@ -331,7 +338,7 @@ final class JobFlow {
 
     /** Runs the claimed jobs; returns why some must be retried, or null. */
     private String run(List<InspectBatchCollector.Queued> accepted, Map<String, ClaimLedger.Claim> won,
-                       Map<String, Integer> indexOf, Fate[] fates) throws InterruptedException {
+                       Map<String, Integer> indexOf, Fate[] fates, Set<String> computing) throws InterruptedException {
         String retry = null;
         for (List<InspectBatchCollector.Queued> unit : collector.units(accepted)) {
             List<String> ids = unit.stream().map(q -> q.job().jobId()).toList();
@@ -341,9 +348,11 @@ final class JobFlow {
                 continue;
             }
             try {
+                computing.addAll(ids);
                 if (unit.size() == 1) {
                     InspectBatchCollector.Queued q = unit.get(0);
                     JobResult r = runner.run(q.job(), q.queuedAt(), q.receivedAt());
+                    computing.remove(r.jobId()); // its work is done: a lapsed claim now only delays the result
                     if (publish(r, won.get(r.jobId()), q.job().rerun())) {
                         fates[indexOf.get(r.jobId())] = Fate.DONE;
                     }
@@ -351,6 +360,7 @@ final class JobFlow {
                     Map<String, Boolean> rerun = new HashMap<>();
                     unit.forEach(q -> rerun.put(q.job().jobId(), q.job().rerun()));
                     batches.run(unit, r -> {
+                        computing.remove(r.jobId());
                         if (publish(r, won.get(r.jobId()), rerun.get(r.jobId()))) {
                             fates[indexOf.get(r.jobId())] = Fate.DONE;
                         }
@@ -362,13 +372,20 @@ final class JobFlow {
                 }
                 // the engine stops, or a claim was lost: no result; the job runs again (here or elsewhere)
                 retry = "given up: " + e.getMessage();
-                LOG.warn("jobs {} given up without a result: {}", ids, e.getMessage());
+                for (String id : ids) {
+                    if (computing.remove(id)) {
+                        abandoned(id, e.getMessage());
+                    }
+                }
             } catch (InterruptedException e) {
                 throw e;
             } catch (Exception e) {
-                // publishing failed: the broker; handled again once it answers
-                retry = "cannot publish: " + e;
-                LOG.warn("jobs {}: {}", ids, retry);
+                retry = "failed: " + e;
+                for (String id : ids) {
+                    if (computing.remove(id)) {
+                        abandoned(id, e.toString());
+                    }
+                }
             } finally {
                 // a job given up releases its claim so that whoever takes it next need not wait for the lease to end
                 ids.forEach(id -> won.get(id).release());
@@ -378,34 +395,90 @@ final class JobFlow {
     }
 
     /**
-     * Publishes a result while the claim holds, never over a SUCCEEDED one,
-     * then releases the claim. False when the claim no longer holds: the
-     * result is dropped and the job runs again on whoever claims it next.
+     * Publishes a result while a claim on its job holds, never over a
+     * SUCCEEDED one, then releases the claim. When the broker is away (the
+     * send fails, or the claim's lease lapses meanwhile) the result is kept
+     * and the job claimed anew once the broker is back: won, the result is
+     * published under the new claim (the job is not run again); held by
+     * another instance, or not back within {@link #RESULT_HOLD}, the result is
+     * dropped and false returned (the record is handled again: skipped once
+     * another result is there, else run again).
      */
-    private boolean publish(JobResult r, ClaimLedger.Claim claim, boolean rerun) throws Exception {
-        if (claim != null && !claim.ensureValidFor(resultDelivery.plusSeconds(1))) {
-            LOG.warn("job {}: {} result not published: the claim on it is no longer held", r.jobId(), r.status());
-            claim.release();
-            return false;
+    private boolean publish(JobResult r, ClaimLedger.Claim claim, boolean rerun) throws InterruptedException {
+        long giveUp = System.nanoTime() + RESULT_HOLD.toNanos();
+        ClaimLedger.Claim held = claim;
+        try {
+            while (true) {
+                if (held == null || held.ensureValidFor(resultDelivery.plusSeconds(1))) {
+                    try {
+                        send(r, rerun);
+                        return true;
+                    } catch (ExecutionException e) {
+                        LOG.warn("job {}: result not published yet ({}); kept while the claim holds", r.jobId(),
+                                e.getCause() == null ? e.toString() : e.getCause().toString());
+                    }
+                }
+                if (System.nanoTime() > giveUp) {
+                    abandoned(r.jobId(), "its result could not be published within " + RESULT_HOLD.toMinutes() + " min");
+                    return false;
+                }
+                Thread.sleep(1000);
+                if (held != null && held.valid()) {
+                    continue; // the send failed but the lease holds: send again
+                }
+                // the lease lapsed while the broker was away: whoever claims the job now runs it; try to be that one
+                if (!results.sync(SYNC_TIMEOUT)) {
+                    continue;
+                }
+                if (results.hasResult(r.jobId())) {
+                    LOG.warn("job {}: another instance published its result meanwhile; ours is dropped", r.jobId());
+                    return true;
+                }
+                ClaimLedger.Outcome again;
+                try {
+                    again = claims.claim(List.of(r.jobId()), lost -> { }, CLAIM_TIMEOUT).get(0);
+                } catch (ClaimLedger.Unavailable e) {
+                    continue;
+                }
+                if (held != null) {
+                    held.release();
+                }
+                if (again instanceof ClaimLedger.Won w) {
+                    held = w.claim();
+                    LOG.info("job {}: claimed anew after the broker came back; publishing the result it has", r.jobId());
+                } else {
+                    held = null;
+                    abandoned(r.jobId(), "another instance claimed it while the broker was away");
+                    return false;
+                }
+            }
+        } finally {
+            if (held != null) {
+                held.release();
+            }
         }
+    }
+
+    /** Sends the result unless a better or earlier one is there; waits for the broker's acknowledgement. */
+    private void send(JobResult r, boolean rerun) throws InterruptedException, ExecutionException {
         ResultIndex.Outcome before = results.outcome(r.jobId());
         if (before == ResultIndex.Outcome.SUCCEEDED || (before != ResultIndex.Outcome.NONE && !rerun)) {
             // cannot happen while claims hold; if it does, the better (or first) result stays
             LOG.warn("job {}: {} result not published over the {} one already there", r.jobId(), r.status(), before);
-            if (claim != null) {
-                claim.release();
-            }
-            return true;
+            return;
         }
-        ProducerRecord<String, byte[]> rec = new ProducerRecord<>(config.topics().results(), r.jobId(), json.writeValueAsBytes(r));
+        byte[] value;
+        try {
+            value = json.writeValueAsBytes(r);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot serialise the result of " + r.jobId(), e);
+        }
+        ProducerRecord<String, byte[]> rec = new ProducerRecord<>(config.topics().results(), r.jobId(), value);
         boolean retryable = r.error() != null && r.error().retryable();
         rec.headers().add(new RecordHeader(ResultIndex.STATUS_HEADER, r.status().name().getBytes(StandardCharsets.UTF_8)));
         rec.headers().add(new RecordHeader(ResultIndex.RETRYABLE_HEADER, Boolean.toString(retryable).getBytes(StandardCharsets.UTF_8)));
         resultProducer.send(rec).get(); // bounded by the producer's delivery timeout, under the lease
         results.record(r.jobId(), ResultIndex.Outcome.of(r.status().name(), retryable));
-        if (claim != null) {
-            claim.release();
-        }
         switch (r.status()) {
             case SUCCEEDED -> events.lifecycle(r.jobId(), "succeeded", Map.of("attempts", r.attempts()));
             case FAILED -> events.lifecycle(r.jobId(), "failed", Map.of("code", r.error().code(), "message", r.error().message()));
@@ -414,7 +487,12 @@ final class JobFlow {
         }
         events.finished(r.jobId());
         LOG.info("job {}: {}", r.jobId(), r.status());
-        return true;
+    }
+
+    /** A job given up here without a result (it runs again, here or elsewhere): said on the log topic. */
+    private void abandoned(String jobId, String why) {
+        LOG.warn("job {} given up without a result: {}; it runs again", jobId, why);
+        events.lifecycle(jobId, "abandoned", Map.of("reason", why));
     }
 
     private void deadLetter(Item it) throws Exception {
@@ -426,10 +504,17 @@ final class JobFlow {
         LOG.warn("dead-lettered a message from {}: {}", it.rec.source(), it.reason);
     }
 
-    /** A claim of a running unit was lost: stop the unit's work now; nothing of it is published. */
-    private void fence(Thread worker, ClaimLedger.Claim lost) {
+    /**
+     * A claim of this unit was lost. Its job still computing: stop it now
+     * (kill its appliance, interrupt the worker); nothing of it is published.
+     * Its work done: nothing to stop; {@link #publish} claims the job anew.
+     */
+    private void fence(Thread worker, ClaimLedger.Claim lost, Set<String> computing) {
+        if (!computing.contains(lost.jobId())) {
+            return;
+        }
         int killed = pool.killLeasesOf(worker, ErrorCode.POOL_CLOSED, "the claim on job " + lost.jobId() + " was lost");
-        LOG.warn("job {}: claim lost; {} appliance(s) killed, worker interrupted", lost.jobId(), killed);
+        LOG.warn("job {}: claim lost while it runs; {} appliance(s) killed, worker interrupted", lost.jobId(), killed);
         worker.interrupt();
     }
 }
