@@ -48,7 +48,7 @@ class ComposeFileTest {
             }
         }
         assertThat(unknown).as("GUESTFLOW_* variables that name no setting").isEmpty();
-        for (String topic : List.of("jobs", "results", "log", "journal", "dlq")) {
+        for (String topic : List.of("jobs", "results", "log", "journal", "dlq", "claims")) {
             String key = "guestflow.engine.topic." + topic;
             assertThat(env.get(envName(key))).as(key).isEqualTo(defaults.getProperty(key));
         }
