@@ -158,48 +158,15 @@ final class JobConsumer implements AutoCloseable {
     private void loop() {
         try {
             while (running) {
-                boolean queued;
-                synchronized (this) {
-                    queued = parts.values().stream().anyMatch(p -> !p.queue.isEmpty());
-                }
-                long wait = queued ? Math.min(config.pollTimeout().toMillis(), Math.max(5, config.inspectBatchWait().toMillis()))
-                        : config.pollTimeout().toMillis();
-                ConsumerRecords<String, byte[]> records;
                 try {
-                    records = consumer.poll(Duration.ofMillis(wait));
+                    step();
                 } catch (WakeupException e) {
                     if (!running) {
                         break;
                     }
-                    records = ConsumerRecords.empty(); // a worker finished a unit: commit and dispatch now
-                }
-                synchronized (this) {
-                    for (ConsumerRecord<String, byte[]> r : records) {
-                        TopicPartition tp = new TopicPartition(r.topic(), r.partition());
-                        Part p = parts.get(tp);
-                        if (p != null) {
-                            p.queue.add(new JobFlow.Rec(tp, r.offset(), r.key(), r.value(), r.timestamp()));
-                        }
-                    }
-                    if (!records.isEmpty()) {
-                        lastArrivalNanos = System.nanoTime();
-                    }
-                    finishUnits();
-                    String why = taking ? readiness.get() : "stopping";
-                    if (why != null && !why.equals(notReady) && taking) {
-                        LOG.warn("engine not ready, taking no jobs: {}", why);
-                    } else if (why == null && notReady != null) {
-                        LOG.info("engine ready again: taking jobs");
-                    }
-                    notReady = why;
-                    if (why == null) {
-                        dispatch();
-                    }
-                    updatePauses(why != null);
+                    // a worker's wake-up call that hit another call than poll: go round again
                 }
             }
-        } catch (WakeupException e) {
-            // closing
         } catch (Exception e) {
             LOG.error("jobs consumer stopped", e);
         } finally {
@@ -211,6 +178,49 @@ final class JobConsumer implements AutoCloseable {
             } catch (Exception e) {
                 LOG.warn("closing the jobs consumer: {}", e.toString());
             }
+        }
+    }
+
+    /** One round: poll, queue what came, finish done units, dispatch, pause and resume. */
+    private void step() {
+        boolean queued;
+        synchronized (this) {
+            queued = parts.values().stream().anyMatch(p -> !p.queue.isEmpty());
+        }
+        long wait = queued ? Math.min(config.pollTimeout().toMillis(), Math.max(5, config.inspectBatchWait().toMillis()))
+                : config.pollTimeout().toMillis();
+        ConsumerRecords<String, byte[]> records;
+        try {
+            records = consumer.poll(Duration.ofMillis(wait));
+        } catch (WakeupException e) {
+            if (!running) {
+                return;
+            }
+            records = ConsumerRecords.empty(); // a worker finished a unit: commit and dispatch now
+        }
+        synchronized (this) {
+            for (ConsumerRecord<String, byte[]> r : records) {
+                TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+                Part p = parts.get(tp);
+                if (p != null) {
+                    p.queue.add(new JobFlow.Rec(tp, r.offset(), r.key(), r.value(), r.timestamp()));
+                }
+            }
+            if (!records.isEmpty()) {
+                lastArrivalNanos = System.nanoTime();
+            }
+            finishUnits();
+            String why = taking ? readiness.get() : "stopping";
+            if (why != null && !why.equals(notReady) && taking) {
+                LOG.warn("engine not ready, taking no jobs: {}", why);
+            } else if (why == null && notReady != null) {
+                LOG.info("engine ready again: taking jobs");
+            }
+            notReady = why;
+            if (why == null) {
+                dispatch();
+            }
+            updatePauses(why != null);
         }
     }
 
@@ -302,14 +312,26 @@ final class JobConsumer implements AutoCloseable {
                         RETRY_WAIT.toMillis(), d.outcome.retryReason());
             }
             if (!commit.isEmpty()) {
-                try {
-                    consumer.commitSync(commit, Duration.ofSeconds(15));
-                } catch (WakeupException e) {
-                    consumer.commitSync(commit, Duration.ofSeconds(15)); // our own wake-up call; commit anyway
-                } catch (Exception e) {
-                    // partitions moved meanwhile: their new owner re-reads those records and skips them (results exist)
-                    LOG.warn("offsets {} not committed: {}", commit, e.toString());
+                commit(commit);
+            }
+        }
+    }
+
+    private void commit(Map<TopicPartition, OffsetAndMetadata> offsets) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                consumer.commitSync(offsets, Duration.ofSeconds(15));
+                return;
+            } catch (WakeupException e) {
+                // a worker's wake-up call (it finished a unit), not a stop: commit anyway
+                if (!running || attempt >= 10) {
+                    LOG.warn("offsets {} not committed: stopping", offsets);
+                    return;
                 }
+            } catch (Exception e) {
+                // partitions moved meanwhile: their new owner re-reads those records and skips them (results exist)
+                LOG.warn("offsets {} not committed: {}", offsets, e.toString());
+                return;
             }
         }
     }
