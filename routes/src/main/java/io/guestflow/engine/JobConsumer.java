@@ -240,10 +240,13 @@ final class JobConsumer implements AutoCloseable {
             if (ready.isEmpty()) {
                 return;
             }
-            int size = config.inspectBatchSize();
-            if (available < size && now - lastArrivalNanos < config.inspectBatchWait().toNanos()) {
+            int batch = config.inspectBatchSize();
+            if (available < batch && now - lastArrivalNanos < config.inspectBatchWait().toNanos()) {
                 return; // more may come to share an appliance
             }
+            // what is there is shared among the free workers (12 jobs, 2 workers: 6 and 6), at most a batch each
+            int free = workers - busy.get();
+            int size = Math.max(1, Math.min(batch, (available + free - 1) / free));
             // partitions in turn, so that one busy partition does not starve the others
             List<JobFlow.Rec> unit = new ArrayList<>();
             Map<TopicPartition, Integer> epochsOf = new HashMap<>();
