@@ -76,6 +76,8 @@ class DeliveryTest {
         props.put("guestflow.engine.instance-id", id);
         props.put("guestflow.engine.claim-lease-ms", "10000");
         props.put("guestflow.engine.max-job-timeout-seconds", "3600");
+        // -Dguestflow.test.group-protocol=consumer runs the class on the KIP-848 protocol
+        props.put("guestflow.engine.group-protocol", System.getProperty("guestflow.test.group-protocol", "classic"));
         EngineConfig cfg = EngineConfig.from(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(1))
                 .withBootstrapServers(broker.bootstrapServers());
         return Engine.start(cfg);

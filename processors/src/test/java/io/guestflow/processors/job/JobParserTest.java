@@ -139,4 +139,11 @@ class JobParserTest {
         assertThat(rejected("{\"jobId\":\"p1\",\"type\":\"pipeline\",\"disks\":[{\"uri\":\"/a.img\"}],"
                 + "\"options\":{\"steps\":[{\"type\":\"info\"}]}}").reason()).contains("'info' is not a step type");
     }
+
+    @Test
+    void theInfoExampleIsAValidJob() throws Exception {
+        Job j = parser.parse(java.nio.file.Files.readAllBytes(java.nio.file.Path.of("../config/examples/info.json")));
+        assertThat(j.type()).isEqualTo("info");
+        assertThat(j.disks()).hasSize(2);
+    }
 }
