@@ -94,6 +94,7 @@ public final class ClaimLedger extends TopicFollower<String> {
     private volatile long brokerMillis;
     private volatile long brokerSeenNanos = System.nanoTime();
     private final ScheduledExecutorService renewer;
+    private final ScheduledExecutorService fencer;
     private long lastGc = System.nanoTime();
 
     /**
@@ -114,6 +115,14 @@ public final class ClaimLedger extends TopicFollower<String> {
         });
         long every = Math.max(100, lease.toMillis() / 4);
         renewer.scheduleWithFixedDelay(this::renewAll, every, every, TimeUnit.MILLISECONDS);
+        // fencing on time must not wait behind a renewal that blocks (the broker away): a thread of its own
+        this.fencer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "guestflow-claim-fencer");
+            t.setDaemon(true);
+            return t;
+        });
+        long check = Math.max(50, Math.min(500, lease.toMillis() / 20));
+        fencer.scheduleWithFixedDelay(this::fenceExpired, check, check, TimeUnit.MILLISECONDS);
         startFollowing();
     }
 
@@ -293,7 +302,7 @@ public final class ClaimLedger extends TopicFollower<String> {
             }
         }
 
-        private void lose(String why) {
+        private synchronized void lose(String why) {
             if (lost || released) {
                 return;
             }
@@ -330,11 +339,16 @@ public final class ClaimLedger extends TopicFollower<String> {
 
     private void renewAll() {
         for (Claim c : List.copyOf(active)) {
-            if (!c.valid()) {
-                c.lose("no renewal acknowledged for " + lease.minus(margin).toMillis() + " ms");
-                continue;
+            if (c.valid()) {
+                c.renew();
             }
-            if (!c.renew() && !c.valid()) {
+        }
+    }
+
+    /** Claims whose lease this instance no longer trusts are lost: their jobs are stopped now. */
+    private void fenceExpired() {
+        for (Claim c : List.copyOf(active)) {
+            if (!c.valid()) {
                 c.lose("no renewal acknowledged for " + lease.minus(margin).toMillis() + " ms");
             }
         }
@@ -441,6 +455,7 @@ public final class ClaimLedger extends TopicFollower<String> {
     @Override
     public void close() throws InterruptedException {
         renewer.shutdownNow();
+        fencer.shutdownNow();
         super.close();
     }
 }
