@@ -205,6 +205,24 @@ final class JobFlow {
                 return new Outcome(fates, e.getMessage());
             }
         }
+        if (!won.isEmpty()) {
+            // a holder publishes its result before it releases its claim: one that released just before our claims
+            // won has a result we may not have read when we synced above. Read up to now again before running anything.
+            if (!results.sync(SYNC_TIMEOUT)) {
+                return new Outcome(fates, "the results index could not prove it is up to date (" + results.reason() + ")");
+            }
+            for (Item it : toClaim) {
+                ClaimLedger.Claim c = it.won();
+                if (c != null && results.hasResult(it.jobId)) {
+                    Item again = it.kind == Kind.RUN ? dedup(it, it.job) : rejected(it, it.jobId, it.reason);
+                    if (again.kind != Kind.RUN && again.kind != Kind.REJECT) {
+                        c.release();
+                        won.remove(it.jobId);
+                        it.claim = null;
+                    }
+                }
+            }
+        }
         String retryReason = null;
         Set<TopicPartition> blocked = new HashSet<>();
         List<InspectBatchCollector.Queued> accepted = new ArrayList<>();
@@ -299,6 +317,11 @@ final class JobFlow {
             return rejected(it, it.jobId, "invalid job: " + e);
         }
         it.job = job;
+        return dedup(it, job);
+    }
+
+    /** Whether a valid job runs or is skipped, by what the results index holds for its jobId. */
+    private Item dedup(Item it, Job job) {
         ResultIndex.Outcome done = results.outcome(job.jobId());
         switch (done) {
             case NONE -> it.kind = Kind.RUN;

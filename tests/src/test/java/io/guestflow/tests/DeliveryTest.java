@@ -116,7 +116,7 @@ class DeliveryTest {
     }
 
     /**
-     * 79 malformed messages — among them disk URIs with a host, a query, a
+     * 85 malformed messages — among them disk URIs with a host, a query, a
      * fragment, %00 or a NUL, output "/" — each end as exactly one dead letter
      * or exactly one REJECTED result (never read again and again), and then
      * every partition of the jobs topic still moves.
