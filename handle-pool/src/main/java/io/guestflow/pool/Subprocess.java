@@ -5,7 +5,10 @@ import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -18,7 +21,9 @@ import java.util.concurrent.TimeUnit;
  * up to {@link #MAX_CAPTURE} bytes, the rest read and dropped), the caller
  * only waits for the exit. At the deadline, or when the calling thread is
  * interrupted, the process and every descendant it has are killed. Stdin is
- * {@code /dev/null}.
+ * {@code /dev/null}. The command runs under coreutils' {@code timeout} with a
+ * deadline a few seconds later, so it dies even when this JVM is killed
+ * (SIGKILL) before it could kill it.
  */
 public final class Subprocess {
     /** Bytes kept of each stream. */
@@ -28,6 +33,10 @@ public final class Subprocess {
         t.setDaemon(true);
         return t;
     });
+
+    /** coreutils' timeout, when the host has it. */
+    private static final String TIMEOUT = Files.isExecutable(Path.of("/usr/bin/timeout")) ? "/usr/bin/timeout" : null;
+    private static final long BACKSTOP_SECONDS = 5;
 
     private Subprocess() {
     }
@@ -65,7 +74,14 @@ public final class Subprocess {
      * @throws InterruptedException the caller was interrupted; it and its children were killed
      */
     public static Result run(List<String> cmd, Duration timeout) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        List<String> full = cmd;
+        if (TIMEOUT != null) {
+            // a backstop that outlives us: if this JVM is SIGKILLed, nobody kills the command at its deadline
+            // (a qemu-img blocked on a FIFO would stay forever); coreutils' timeout does, a few seconds later
+            full = new ArrayList<>(List.of(TIMEOUT, "-s", "KILL", (timeout.toSeconds() + BACKSTOP_SECONDS) + "s"));
+            full.addAll(cmd);
+        }
+        Process p = new ProcessBuilder(full).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
         Future<byte[]> out = READERS.submit(() -> drain(p.getInputStream()));
         Future<byte[]> err = READERS.submit(() -> drain(p.getErrorStream()));
         try {
@@ -79,7 +95,11 @@ public final class Subprocess {
             killTree(p);
             throw e;
         }
-        return new Result(p.exitValue(), text(out), text(err));
+        Result r = new Result(p.exitValue(), text(out), text(err));
+        if (TIMEOUT != null && r.exitCode() == 127 && r.stderr().contains("timeout: failed to run command")) {
+            throw new IOException(r.firstLine());
+        }
+        return r;
     }
 
     /** Kills {@code p} and its descendants; returns how many were alive to kill. */
@@ -97,8 +117,11 @@ public final class Subprocess {
         p.descendants().forEach(ProcessHandle::destroyForcibly);
         try {
             p.onExit().get(10, TimeUnit.SECONDS);
+            for (ProcessHandle k : kids) {
+                k.onExit().get(5, TimeUnit.SECONDS);
+            }
         } catch (Exception e) {
-            // it was SIGKILLed; the exit is the kernel's business now
+            // they were SIGKILLed; the exit is the kernel's business now
         }
         return n;
     }

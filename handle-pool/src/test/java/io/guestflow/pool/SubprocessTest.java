@@ -115,4 +115,17 @@ class SubprocessTest {
         assertThat(e.code()).isEqualTo(ErrorCode.DISK_UNREADABLE);
         assertThat(e.getMessage()).contains("did not finish within 1 s");
     }
+
+    /**
+     * The backstop: the command runs under coreutils' timeout, which kills it
+     * a few seconds after its deadline even when this JVM was SIGKILLed first.
+     */
+    @Test
+    void theCommandRunsUnderABackstopThatOutlivesTheJvm() throws Exception {
+        Subprocess.Result r = Subprocess.run(List.of("sh", "-c", "tr '\\0' ' ' < /proc/$PPID/cmdline"), Duration.ofSeconds(30));
+        assertThat(r.stdout()).as("the parent of the command").startsWith("/usr/bin/timeout -s KILL 35s ");
+        java.io.IOException e = catchThrowableOfType(java.io.IOException.class,
+                () -> Subprocess.run(List.of("no-such-command-here"), Duration.ofSeconds(5)));
+        assertThat(e).as("a missing command is an IOException, as without the backstop").isNotNull();
+    }
 }

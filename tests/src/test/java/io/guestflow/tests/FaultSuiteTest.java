@@ -93,8 +93,16 @@ class FaultSuiteTest {
                 broker.destroyForcibly();
             }
         }
-        if (work != null && !Boolean.getBoolean("guestflow.faults.keep")) {
-            io.guestflow.pool.FileTrees.delete(work);
+        if (work != null) {
+            // what SIGKILLed engines left: children re-parented away (qemu-img dies at its backstop, qemu by
+            // libguestfs's watcher; here at once) and libguestfs's socket directories, which a restarted engine sweeps
+            String dir = work.toString();
+            ProcessHandle.allProcesses().filter(p -> io.guestflow.pool.HostInfo.commandLine(p).orElse("").contains(dir))
+                    .forEach(ProcessHandle::destroyForcibly);
+            io.guestflow.pool.StaleDirSweeper.sweep(Path.of(System.getenv().getOrDefault("TMPDIR", "/tmp")), "libguestfs");
+            if (!Boolean.getBoolean("guestflow.faults.keep")) {
+                io.guestflow.pool.FileTrees.delete(work);
+            }
         }
     }
 
