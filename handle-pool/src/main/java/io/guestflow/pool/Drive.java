@@ -73,6 +73,9 @@ public record Drive(URI uri, String format, boolean readOnly, String label, Stri
                     + " passwords never go to qemu (libguestfs would put them on its command line, visible in ps):"
                     + " give the user name alone and let the server trust this host (ssh keys, nbd TLS)");
         }
+        if (scheme.equals("file")) {
+            checkFileUri(uri);
+        }
         if (!scheme.equals("file") && (uri.getHost() == null || uri.getHost().isEmpty())) {
             throw new GuestflowException(ErrorCode.INVALID_DRIVE, "URI " + redact(uri) + " names no host");
         }
@@ -89,6 +92,35 @@ public record Drive(URI uri, String format, boolean readOnly, String label, Stri
         }
     }
 
+    /**
+     * A {@code file://} URI names one local path and nothing else: no host
+     * ({@code file://host/x}), no query, no fragment, no NUL byte.
+     */
+    private static void checkFileUri(URI uri) {
+        if (uri.getRawAuthority() != null) {
+            throw new GuestflowException(ErrorCode.INVALID_DRIVE, "file URI " + redact(uri)
+                    + " names a host (" + redact(uri.getRawAuthority()) + "); local images are file:///path");
+        }
+        if (uri.getRawQuery() != null) {
+            // the query itself is not repeated: it may hold a token
+            throw new GuestflowException(ErrorCode.INVALID_DRIVE, "file URI " + redact(uri)
+                    + " has a query; a local image is a path only");
+        }
+        if (uri.getRawFragment() != null) {
+            throw new GuestflowException(ErrorCode.INVALID_DRIVE, "file URI " + redact(uri)
+                    + " has a fragment; a local image is a path only");
+        }
+        if (uri.getPath() != null && uri.getPath().indexOf('\0') >= 0) {
+            throw new GuestflowException(ErrorCode.INVALID_DRIVE, "file URI " + redact(uri) + " has a NUL byte in its path");
+        }
+        try {
+            Path.of(uri);
+        } catch (IllegalArgumentException | java.nio.file.FileSystemNotFoundException e) {
+            throw new GuestflowException(ErrorCode.INVALID_DRIVE, "file URI " + redact(uri) + " is not a local path: "
+                    + e.getMessage());
+        }
+    }
+
     /** A drive from a URI or a plain local path, format detected later, read-only. */
     public static Drive of(String uriOrPath) {
         return new Drive(parseUri(uriOrPath), null, true, null);
@@ -99,7 +131,14 @@ public record Drive(URI uri, String format, boolean readOnly, String label, Stri
             throw new GuestflowException(ErrorCode.INVALID_DRIVE, "empty disk URI");
         }
         if (!uriOrPath.contains("://")) {
-            return Path.of(uriOrPath).toAbsolutePath().normalize().toUri();
+            if (uriOrPath.indexOf('\0') >= 0) {
+                throw new GuestflowException(ErrorCode.INVALID_DRIVE, "path has a NUL byte");
+            }
+            try {
+                return Path.of(uriOrPath).toAbsolutePath().normalize().toUri();
+            } catch (java.nio.file.InvalidPathException e) {
+                throw new GuestflowException(ErrorCode.INVALID_DRIVE, "invalid path '" + redact(uriOrPath) + "': " + e.getReason());
+            }
         }
         try {
             return new URI(uriOrPath);

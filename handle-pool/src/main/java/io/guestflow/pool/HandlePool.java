@@ -30,6 +30,7 @@ public final class HandlePool implements AutoCloseable {
     private final Watchdog watchdog;
     private final ImageProbe probe;
     private final Set<ApplianceHandle> live = ConcurrentHashMap.newKeySet();
+    private final Set<Lease> leases = ConcurrentHashMap.newKeySet();
     private volatile boolean closing;
 
     private final AtomicLong launches = new AtomicLong();
@@ -143,6 +144,22 @@ public final class HandlePool implements AutoCloseable {
         T apply(ApplianceHandle handle) throws Exception;
     }
 
+    /**
+     * Kills the appliances of the leases {@code holder} holds (the thread that
+     * leased them): the job that thread runs then fails with {@code why}.
+     * Returns how many were killed.
+     */
+    public int killLeasesOf(Thread holder, ErrorCode why, String reason) {
+        int n = 0;
+        for (Lease l : leases) {
+            if (l.holder == holder && l.handle != null) {
+                l.handle.kill(why, reason);
+                n++;
+            }
+        }
+        return n;
+    }
+
     public PoolMetrics metrics() {
         long n = launches.get();
         int free = slots.availablePermits();
@@ -195,11 +212,13 @@ public final class HandlePool implements AutoCloseable {
     /** A held slot. Closing it closes its appliance and frees the slot. */
     public final class Lease implements AutoCloseable {
         private final String jobId;
-        private ApplianceHandle handle;
+        private final Thread holder = Thread.currentThread();
+        private volatile ApplianceHandle handle;
         private boolean released;
 
         private Lease(String jobId) {
             this.jobId = jobId;
+            leases.add(this);
         }
 
         /** Probes and adds {@code drives}, then launches an appliance for them. */
@@ -272,6 +291,7 @@ public final class HandlePool implements AutoCloseable {
                 return;
             }
             released = true;
+            leases.remove(this);
             try {
                 if (handle != null) {
                     if (handle.killedFor() != null) {

@@ -4,20 +4,20 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.ArrayList;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 /**
@@ -41,7 +41,8 @@ public final class ImageProbe {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** qemu-img check's exit code for "this format has no consistency check". */
     private static final int CHECK_UNSUPPORTED = 63;
-    private static final long TIMEOUT_SECONDS = 120;
+    /** The longest a qemu-img call of the probe may take before it is killed (with its children). */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(120);
     /** Backing chains deeper than this are refused (qemu itself stops far later). */
     public static final int MAX_CHAIN = 16;
     /** {@code json:} pseudo-protocol or {@code proto:...} before any slash: qemu would open it with a protocol driver. */
@@ -50,6 +51,7 @@ public final class ImageProbe {
 
     private final String qemuImg;
     private final ImagePolicy policy;
+    private final Duration timeout;
     /** qemu-img's answers per image and format, kept while none of the files it opened changes. */
     private static final Map<String, QemuFacts> FACTS = new LinkedHashMap<>(64, 0.75f, true) {
         @Override
@@ -72,8 +74,17 @@ public final class ImageProbe {
     }
 
     public ImageProbe(String qemuImg, ImagePolicy policy) {
+        this(qemuImg, policy, DEFAULT_TIMEOUT);
+    }
+
+    /**
+     * @param timeout each qemu-img call is killed (with its children) after this long, whatever it prints
+     *                ({@link Subprocess}); the Java walk before it opens nothing that could hang
+     */
+    public ImageProbe(String qemuImg, ImagePolicy policy, Duration timeout) {
         this.qemuImg = qemuImg;
         this.policy = Objects.requireNonNull(policy);
+        this.timeout = Objects.requireNonNull(timeout);
     }
 
     public ImagePolicy policy() {
@@ -142,6 +153,72 @@ public final class ImageProbe {
     }
 
     /**
+     * What the Java walk vetted for an image: every file qemu may open for it
+     * (the image, its data file or extents, the backing files followed), and
+     * the backing chain as far as policy allows.
+     *
+     * @param image          the image's real path
+     * @param format         its format, from its header
+     * @param files          real paths of every file vetted, the image first
+     * @param dataFile       the image's own qcow2 external data file (vetted), or null
+     * @param chain          the backing files followed, nearest first, with the format each is opened as
+     * @param backingFile    the name the image gives its backing file, or null when it has none
+     * @param stoppedBecause why the chain was not followed (further), or null when it was followed to its end
+     */
+    public record Vetted(Path image, String format, Set<Path> files, Path dataFile, List<Backing> chain,
+                         String backingFile, String stoppedBecause) {
+        /** Whether qemu may open the whole chain: it has none, or it was followed to its end. */
+        public boolean chainComplete() {
+            return backingFile == null || stoppedBecause == null;
+        }
+    }
+
+    /** A backing file followed: its real path and the format its parent records for it. */
+    public record Backing(Path file, String format) {
+    }
+
+    /**
+     * The Java half of {@link #inspect} alone, before any qemu-img opens a
+     * file: the image's header, its format and features against the policy,
+     * its data file or extents (refused as {@code inspect} refuses them), and
+     * its backing chain as far as policy allows: a backing file that policy
+     * refuses (backing files off, outside the root, not a regular file, ...)
+     * is not an error here, the chain stops there and says why. For reports
+     * that open images only with qemu-img and tell what they find (the info
+     * job), never for images an appliance opens.
+     *
+     * @param followBacking whether backing files may be opened at all
+     */
+    public Vetted vet(Path path, String declaredFormat, boolean followBacking) {
+        checkFile(path);
+        Walk walk = new Walk(path, real(path), followBacking, false);
+        walk.lenient = true;
+        walk.top(declaredFormat);
+        return new Vetted(walk.real, walk.format, Set.copyOf(walk.vetted), walk.topDataFile, List.copyOf(walk.chain),
+                walk.topBacking, walk.stoppedBecause);
+    }
+
+    /**
+     * qemu-img's {@code info} of one file of a vetted image must name no file
+     * (data file, extent) that the walk did not vet.
+     */
+    public static void confirmOpened(Vetted v, Path file, JsonNode info) {
+        JsonNode data = info.path("format-specific").path("data");
+        List<String> named = new ArrayList<>();
+        if (data.hasNonNull("data-file")) {
+            named.add(data.get("data-file").asText());
+        }
+        data.path("extents").forEach(e -> named.add(e.path("filename").asText()));
+        for (String name : named) {
+            Path r = resolvedOrNull(file.getParent(), name);
+            if (r == null || !v.files().contains(r)) {
+                throw new GuestflowException(ErrorCode.IMAGE_REFUSED, file + ": qemu-img reports that it opens '" + name
+                        + "', which the header check did not vet; refused");
+            }
+        }
+    }
+
+    /**
      * What qemu-img says of the walked image: its {@code info --backing-chain}
      * and, when {@code check}, why {@code check} finds it damaged (null: it does
      * not). Asked once while the files stay the same.
@@ -193,6 +270,13 @@ public final class ImageProbe {
         String format;
         /** Real paths of every file qemu may open for this image, the image first. */
         final Set<Path> vetted = new LinkedHashSet<>();
+        /** A refused backing file stops the chain (with a reason) instead of refusing the image ({@link #vet}). */
+        boolean lenient;
+        /** The backing files followed, nearest first. */
+        final List<Backing> chain = new ArrayList<>();
+        String topBacking;
+        Path topDataFile;
+        String stoppedBecause;
 
         Walk(Path shown, Path real, boolean allowBackingFiles, boolean owned) {
             this.shown = shown;
@@ -245,7 +329,11 @@ public final class ImageProbe {
                                     + " make qemu open another host file and are not accepted (guestflow.pool.image-formats"
                                     + " lacks qcow2-data-file)");
                         }
-                        vetted.add(target(owner, ownerReal, ref, depth == 0 && owned));
+                        Path data = target(owner, ownerReal, ref, depth == 0 && owned);
+                        vetted.add(data);
+                        if (depth == 0) {
+                            topDataFile = data;
+                        }
                     }
                     case EXTENT -> vetted.add(target(owner, ownerReal, ref, depth == 0 && owned));
                 }
@@ -253,6 +341,31 @@ public final class ImageProbe {
         }
 
         private void backing(Path owner, Path ownerReal, ImageHeaders.Header h, ImageHeaders.Ref ref, int depth) {
+            if (depth == 0) {
+                topBacking = ref.name();
+            }
+            if (!lenient) {
+                follow(owner, ownerReal, h, ref, depth);
+                return;
+            }
+            if (!allowBackingFiles) {
+                stoppedBecause = "backing files are not opened (guestflow.pool.allow-backing-files=false)";
+                return;
+            }
+            // what policy refuses below here stops the chain, with the reason; nothing of it stays vetted
+            Set<Path> before = new LinkedHashSet<>(vetted);
+            int links = chain.size();
+            try {
+                follow(owner, ownerReal, h, ref, depth);
+            } catch (GuestflowException e) {
+                vetted.retainAll(before);
+                chain.subList(links, chain.size()).clear();
+                stoppedBecause = "backing file " + Secrets.redact(ref.name()) + " of " + owner + " not opened: "
+                        + e.getMessage();
+            }
+        }
+
+        private void follow(Path owner, Path ownerReal, ImageHeaders.Header h, ImageHeaders.Ref ref, int depth) {
             boolean ownOverlay = owned && depth == 0;
             if (!allowBackingFiles && !ownOverlay) {
                 throw new GuestflowException(ErrorCode.BACKING_FILE_REFUSED, owner + " has a backing file (" + ref.name()
@@ -286,6 +399,7 @@ public final class ImageProbe {
             damaged(target, bh);
             allowed(target, bh);
             vetted.add(target);
+            chain.add(new Backing(target, ref.format()));
             if (ownOverlay && !bh.refs().isEmpty()) {
                 throw new GuestflowException(ErrorCode.BACKING_FILE_REFUSED, target + " names other files ("
                         + bh.refs().get(0).name() + "); refused under a working overlay");
@@ -425,7 +539,7 @@ public final class ImageProbe {
         }
     }
 
-    private static void checkFile(Path path) {
+    static void checkFile(Path path) {
         if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS) && !Files.exists(path)) {
             throw new GuestflowException(ErrorCode.DISK_NOT_FOUND, path + ": no such file");
         }
@@ -493,19 +607,24 @@ public final class ImageProbe {
 
     /** A file qemu-img says it opens must be one the header walk vetted. */
     private static Path opened(Walk walk, String name, Path dir) {
-        Path r = null;
-        if (!name.isEmpty() && (name.startsWith("/") || !PROTOCOL.matcher(name).lookingAt())) {
-            try {
-                r = dir.resolve(name).toRealPath();
-            } catch (IOException e) {
-                r = null;
-            }
-        }
+        Path r = resolvedOrNull(dir, name);
         if (r == null || !walk.vetted.contains(r)) {
             throw new GuestflowException(ErrorCode.IMAGE_REFUSED, walk.shown + ": qemu-img reports that it opens '" + name
                     + "', which the header check did not vet; refused");
         }
         return r;
+    }
+
+    /** The real path a plain file name in an image's metadata leads to, or null (a protocol, or nothing there). */
+    private static Path resolvedOrNull(Path dir, String name) {
+        if (name.isEmpty() || (!name.startsWith("/") && PROTOCOL.matcher(name).lookingAt())) {
+            return null;
+        }
+        try {
+            return dir.resolve(name).toRealPath();
+        } catch (IOException | java.nio.file.InvalidPathException e) {
+            return null;
+        }
     }
 
     /**
@@ -537,29 +656,19 @@ public final class ImageProbe {
     private record Result(int exitCode, String stdout, String stderr) {
     }
 
-    private static Result run(List<String> cmd) {
+    private Result run(List<String> cmd) {
         try {
-            Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-            // drain stderr concurrently: qemu-img check can print more than a pipe holds
-            java.util.concurrent.CompletableFuture<byte[]> errBytes = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-                try {
-                    return p.getErrorStream().readAllBytes();
-                } catch (IOException e) {
-                    return new byte[0];
-                }
-            });
-            byte[] out = p.getInputStream().readAllBytes();
-            byte[] err = errBytes.join();
-            if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new GuestflowException(ErrorCode.DISK_UNREADABLE, String.join(" ", cmd) + " did not finish");
-            }
-            return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+            Subprocess.Result r = Subprocess.run(cmd, timeout);
+            return new Result(r.exitCode(), r.stdout(), r.stderr());
+        } catch (Subprocess.TimedOut e) {
+            // an image whose data file or extent never answers (a FIFO, a hung mount) hangs qemu-img itself
+            throw new GuestflowException(ErrorCode.DISK_UNREADABLE, cmd.get(cmd.size() - 1) + ": " + e.getMessage()
+                    + " (an image or a file it names that does not answer)", e);
         } catch (IOException e) {
             throw new GuestflowException(ErrorCode.LAUNCH_FAILED, "cannot run " + cmd.get(0) + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new GuestflowException(ErrorCode.OPERATION_FAILED, "interrupted running " + cmd.get(0), e);
+            throw new GuestflowException(ErrorCode.POOL_CLOSED, "interrupted running " + cmd.get(0), e);
         }
     }
 }

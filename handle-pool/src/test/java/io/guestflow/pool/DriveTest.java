@@ -108,4 +108,21 @@ class DriveTest {
         e = catchThrowableOfType(GuestflowException.class, () -> Drive.of("https://u:p@ss@h/x"));
         assertThat(e.getMessage()).doesNotContain("ss@").doesNotContain("p@");
     }
+
+    /** Well-formed URIs that are no local path: refused with a reason, never an unchecked exception. */
+    @Test
+    void fileUrisWithAHostAQueryAFragmentOrANulAreRefused() {
+        Map<String, String> cases = Map.of(
+                "file://host/x.qcow2", "names a host",
+                "file:///x.qcow2?q=1", "has a query",
+                "file:///x.qcow2#f", "has a fragment",
+                "file:///x%00.qcow2", "NUL byte",
+                "/images/x\u0000.qcow2", "NUL byte");
+        cases.forEach((uri, why) -> {
+            GuestflowException e = catchThrowableOfType(() -> Drive.of(uri), GuestflowException.class);
+            assertThat(e).as(uri).isNotNull();
+            assertThat(e.code()).isEqualTo(ErrorCode.INVALID_DRIVE);
+            assertThat(e.getMessage()).as(uri).contains(why);
+        });
+    }
 }

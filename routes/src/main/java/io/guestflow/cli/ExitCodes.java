@@ -15,6 +15,8 @@ public final class ExitCodes {
     public static final int TIMEOUT = 4;
     /** The appliance could not start (host set-up problem), or no slot was free. */
     public static final int APPLIANCE = 5;
+    /** The engine could not become ready (broker, topics, results index) within startup-timeout-seconds. */
+    public static final int NOT_READY = 6;
 
     private ExitCodes() {
     }

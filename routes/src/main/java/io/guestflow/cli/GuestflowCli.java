@@ -14,12 +14,13 @@ import picocli.CommandLine.Option;
 
 /** {@code bin/guestflow}: the command line of guestflow. */
 @Command(name = "guestflow", mixinStandardHelpOptions = true, versionProvider = GuestflowCli.Version.class,
-        description = "Disk-image jobs on libguestfs, driven by Kafka: run the engine, submit jobs, tail topics, or run one job locally (inspect, sysprep, sparsify, resize, journal, pipeline).",
-        subcommands = {RunCommand.class, SubmitCommand.class, TailCommand.class, InspectCommand.class,
+        description = "Disk-image jobs on libguestfs, driven by Kafka: run the engine, submit jobs, tail topics, or run one job locally (info, inspect, sysprep, sparsify, resize, journal, pipeline).",
+        subcommands = {RunCommand.class, SubmitCommand.class, TailCommand.class, InfoCommand.class, InspectCommand.class,
             SysprepCommand.class, SparsifyCommand.class, ResizeCommand.class, JournalCommand.class, PipelineCommand.class,
             ScanCommand.class,
             ConfigCommand.class,
             SampleCommand.class,
+            BrokerCommand.class,
             CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
@@ -28,7 +29,8 @@ import picocli.CommandLine.Option;
             "2:wrong usage",
             "3:a disk or an option was rejected before launch (missing, unreadable, empty, damaged, wrong format, backing file, invalid option)",
             "4:the deadline passed and the appliance was killed",
-            "5:the appliance could not start"})
+            "5:the appliance could not start",
+            "6:run: the engine could not become ready (broker, topics, results index) within startup-timeout-seconds"})
 public final class GuestflowCli implements Runnable {
 
     @CommandLine.Spec

@@ -15,6 +15,8 @@ import picocli.CommandLine.Mixin;
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = {"Run the engine: consume jobs from Kafka, run them on the appliance pool, publish results and events.",
             "Without bootstrap servers it starts an embedded single-node Kafka broker (data in guestflow.engine.data-dir).",
+            "Consumes nothing until the broker answers, the topics exist and the results index is caught up;",
+            "retries with backoff, and exits 6 after guestflow.engine.startup-timeout-seconds.",
             "Stops on SIGINT/SIGTERM: running jobs get the pool's grace period."})
 public final class RunCommand implements Callable<Integer> {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RunCommand.class);
@@ -33,7 +35,13 @@ public final class RunCommand implements Callable<Integer> {
         conf.warnings().forEach(w -> LOG.warn("configuration: {}", w));
         EngineConfig cfg = EngineConfig.from(conf);
         List<ScanConfig> scans = ScanConfig.all(conf);
-        Engine engine = Engine.start(cfg, scans, conf.get(EngineConfig.REPORTS_DIR));
+        Engine engine;
+        try {
+            engine = Engine.start(cfg, scans, conf.get(EngineConfig.REPORTS_DIR));
+        } catch (Engine.NotReadyException e) {
+            LOG.error("{}", e.getMessage());
+            return ExitCodes.NOT_READY;
+        }
         // a log line, so that it is JSON too when the log format is
         LOG.info("guestflow engine running; Kafka at {}; jobs topic {}; management endpoint {}. Ctrl-C stops it.",
                 engine.bootstrapServers(), cfg.topics().jobs(), engine.managementPort() == 0 ? "off"

@@ -114,7 +114,7 @@ public final class ScanCommand implements Callable<Integer> {
         Map<String, Object> client = new LinkedHashMap<>(Engine.clientProps(cfg));
         client.put("bootstrap.servers", options.clientBootstrap(cfg));
         Path reports = conf.get(EngineConfig.REPORTS_DIR);
-        try (ResultIndex done = new ResultIndex(client, cfg.topics().results());
+        try (ResultIndex done = new ResultIndex(client, cfg.topics().results(), cfg.dedupIndexMaxJobs());
              KafkaProducer<String, byte[]> producer = new KafkaProducer<>(client, new StringSerializer(), new ByteArraySerializer())) {
             if (!done.awaitCaughtUp(Duration.ofMinutes(2))) {
                 throw new IllegalStateException("could not read the results topic " + cfg.topics().results());

@@ -67,6 +67,10 @@ public final class SubmitCommand implements Callable<Integer> {
     @Option(names = "--debug", description = "Ask for appliance debug messages and the call trace as events.")
     boolean debug;
 
+    @Option(names = "--rerun", description = "Run the job again although its jobId has a result, when that result is"
+            + " REJECTED or a retryable FAILED (with --job-id). A SUCCEEDED job never runs again.")
+    boolean rerun;
+
     @Option(names = "--wait", description = "Follow the job: progress on stderr, the result on stdout.")
     boolean waitForResult;
 
@@ -94,7 +98,7 @@ public final class SubmitCommand implements Callable<Integer> {
 
         KafkaConsumer<String, byte[]> follower = null;
         if (waitForResult) {
-            follower = follower(props, cfg);
+            follower = follower(props, cfg, rerun);
         }
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
             producer.send(new ProducerRecord<>(cfg.topics().jobs(), id, json.writeValueAsBytes(job))).get();
@@ -105,7 +109,7 @@ public final class SubmitCommand implements Callable<Integer> {
             return ExitCodes.OK;
         }
         try (KafkaConsumer<String, byte[]> c = follower) {
-            return follow(c, cfg, id, json, timeoutSeconds == null ? 1800 : timeoutSeconds);
+            return follow(c, cfg, id, json, timeoutSeconds == null ? 1800 : timeoutSeconds, rerun);
         }
     }
 
@@ -170,6 +174,9 @@ public final class SubmitCommand implements Callable<Integer> {
         if (debug) {
             job.put("debug", true);
         }
+        if (rerun) {
+            job.put("rerun", true);
+        }
         return job;
     }
 
@@ -186,8 +193,11 @@ public final class SubmitCommand implements Callable<Integer> {
         }
     }
 
-    /** Assigned before the job is produced: the log from its end, the (compacted) results from the start. */
-    private static KafkaConsumer<String, byte[]> follower(Map<String, Object> props, EngineConfig cfg) {
+    /**
+     * Assigned before the job is produced: the log from its end, the (compacted) results from the start
+     * (from the end for a rerun: the result it replaces is already there).
+     */
+    private static KafkaConsumer<String, byte[]> follower(Map<String, Object> props, EngineConfig cfg, boolean rerun) {
         Properties p = new Properties();
         p.putAll(props);
         p.put("enable.auto.commit", "false");
@@ -199,12 +209,17 @@ public final class SubmitCommand implements Callable<Integer> {
         c.assign(all);
         c.seekToEnd(log);
         log.forEach(c::position);
-        c.seekToBeginning(results);
+        if (rerun) {
+            c.seekToEnd(results);
+            results.forEach(c::position);
+        } else {
+            c.seekToBeginning(results);
+        }
         return c;
     }
 
     private static int follow(KafkaConsumer<String, byte[]> c, EngineConfig cfg, String id, ObjectMapper json,
-                              int timeoutSeconds) throws Exception {
+                              int timeoutSeconds, boolean rerun) throws Exception {
         long deadline = System.currentTimeMillis() + (timeoutSeconds + 900L) * 1000;
         // a console means a person watching: a bar redrawn in place; else (a pipe, a log file) plain lines
         ProgressDisplay display = new ProgressDisplay(System.err, System.console() != null);
@@ -216,6 +231,12 @@ public final class SubmitCommand implements Callable<Integer> {
                 JsonNode v = json.readTree(r.value());
                 if (r.topic().equals(cfg.topics().log())) {
                     display.event(v);
+                    // a rerun follows the results from now on: a refused rerun would otherwise wait forever
+                    if (rerun && v.path("type").asText().equals("io.guestflow.job.skipped")) {
+                        display.done();
+                        System.err.println("guestflow: job " + id + " not run: " + v.path("data").path("reason").asText());
+                        return ExitCodes.FAILED;
+                    }
                 } else if (r.topic().equals(cfg.topics().results())) {
                     display.done();
                     System.out.println(json.writerWithDefaultPrettyPrinter().writeValueAsString(v));

@@ -71,6 +71,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     /**
      * A broker on fixed loopback ports, so that one stopped and started again on
      * the same data comes back at the same address (clients reconnect by themselves).
+     * A port of 0 is a free one.
      */
     public static EmbeddedKafkaBroker startOnPorts(Path dataDir, int brokerPort, int controllerPort) {
         return start(dataDir, Map.of(), brokerPort, controllerPort);
@@ -109,6 +110,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                 shutdownQuietly(server);
                 if (!isBindProblem(e)) {
                     throw e;
+                }
+                if (fixedBrokerPort > 0) {
+                    sleepQuietly(2000); // a fixed port just released by the previous broker: give it a moment
                 }
                 continue;
             }
@@ -315,6 +319,14 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             }
         }
         return false;
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static int freePort() {

@@ -26,7 +26,7 @@ import java.nio.file.attribute.PosixFilePermissions;
  * @param consumers        jobs processed at once (default: the pool's capacity)
  * @param maxAttempts      runs of one job when its appliance fails to launch or crashes
  * @param retryBackoff     wait before the first retry; doubles each time
- * @param maxJobTimeout    the longest timeoutSeconds a job may ask; sizes max.poll.interval.ms
+ * @param maxJobTimeout    the longest timeoutSeconds a job may ask; longer ones are REJECTED
  * @param sysprepHostScripts whether sysprep jobs may run their {@code scripts} on this host (off: rejected)
  * @param inspectBatchSize  most inspect jobs inspected on one shared appliance; 1: batching off
  * @param inspectBatchWait  with batching on, how long a consumer waits for more jobs to join the ones it has
@@ -35,13 +35,22 @@ import java.nio.file.attribute.PosixFilePermissions;
  * @param tmpRoot           where directories that jobs name in their options (sparsify's tmpDir) must lie
  * @param allowDebugJobs    whether jobs may ask for {@code "debug": true} (traces name drives and qemu's command line)
  * @param outputMode        the mode of a new output file (a replaced one keeps its own)
+ * @param claimLease        how long a claim on a jobId lasts without renewal (renewed every quarter of it);
+ *                          a killed instance's job runs elsewhere after about this long
+ * @param startupTimeout    how long start-up retries reaching the broker, its topics and the caught-up
+ *                          results index before it gives up; zero: forever
+ * @param groupProtocol     the jobs consumer's group protocol
+ * @param maxPollInterval   max.poll.interval.ms of the jobs consumer: jobs run outside the poll loop, so minutes
+ * @param dedupIndexMaxJobs the most job ids the results index holds (about 36 MB of heap per million)
  */
 public record EngineConfig(String bootstrapServers, String groupId, Topics topics, int consumers, int maxAttempts,
                            Duration retryBackoff, Duration maxJobTimeout, Path imageRoot, Path outputRoot,
                            Path dataDir, int jobPartitions, Duration pollTimeout, String instanceId,
                            Map<String, String> kafka, PoolConfig pool, boolean sysprepHostScripts,
                            int inspectBatchSize, Duration inspectBatchWait, int managementPort, String managementHost,
-                           Path tmpRoot, boolean allowDebugJobs, Set<PosixFilePermission> outputMode) {
+                           Path tmpRoot, boolean allowDebugJobs, Set<PosixFilePermission> outputMode,
+                           Duration claimLease, Duration startupTimeout, GroupProtocol groupProtocol,
+                           Duration maxPollInterval, long dedupIndexMaxJobs) {
 
     public EngineConfig {
         if (inspectBatchSize < 1) {
@@ -49,8 +58,20 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
         }
     }
 
-    /** Topic names. */
-    public record Topics(String jobs, String results, String log, String journal, String dlq) {
+    /** Topic names. {@code claims}: who runs which jobId now (leases; see ClaimLedger). */
+    public record Topics(String jobs, String results, String log, String journal, String dlq, String claims) {
+        /** Every topic the engine needs, the jobs topic first. */
+        public List<String> all() {
+            return List.of(jobs, results, claims, log, journal, dlq);
+        }
+    }
+
+    /** The jobs consumer's group protocol. */
+    public enum GroupProtocol {
+        /** The classic protocol with cooperative-sticky assignment: every broker kafka-clients 4.3 supports. */
+        CLASSIC,
+        /** KIP-848: the broker assigns, incrementally (brokers 4.0+). */
+        CONSUMER
     }
 
     public static final String PREFIX = "guestflow.engine.";
@@ -71,13 +92,16 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
     public static final Setting<String> TOPIC_JOURNAL = topic("journal", "guestflow.journal", "Guest journal records.");
     public static final Setting<String> TOPIC_DLQ = topic("dlq", "guestflow.jobs.dlq",
             "Dead letters: messages that name no valid jobId, with the reason in a header.");
+    public static final Setting<String> TOPIC_CLAIMS = topic("claims", "guestflow.claims",
+            "Who runs which jobId now (leases): broker timestamps (LogAppendTime), not compacted (config/topics.md).");
     public static final Setting<Integer> JOB_PARTITIONS = Setting.of(PREFIX + "job-partitions", Setting.INTEGER)
             .withDefault("6").must(Setting.atLeast(1), ">= 1")
             .withDescription("Partitions of the jobs topic when the engine creates it: the most consumers, over all"
                     + " instances, that can work at once.");
     public static final Setting<Integer> CONSUMERS = Setting.of(PREFIX + "consumers", Setting.INTEGER)
             .withDefault("0").must(Setting.atLeast(0), ">= 0")
-            .withDescription("Jobs processed at once by this instance. 0: the pool's capacity.");
+            .withDescription("Jobs processed at once by this instance (worker threads; the instance has one Kafka"
+                    + " consumer). 0: the pool's capacity.");
     public static final Setting<Integer> MAX_ATTEMPTS = Setting.of(PREFIX + "max-attempts", Setting.INTEGER)
             .withDefault("3").must(Setting.atLeast(1), ">= 1")
             .withDescription("Runs of one job when its appliance fails to launch, crashes or no slot is free; bad"
@@ -87,8 +111,8 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
             .withDescription("Wait before the first retry; it doubles each time.");
     public static final Setting<Duration> MAX_JOB_TIMEOUT = Setting.of(PREFIX + "max-job-timeout-seconds", Setting.SECONDS)
             .withDefault("14400").must(d -> d.toSeconds() >= 1, ">= 1")
-            .withDescription("The longest timeoutSeconds a job may ask for (longer ones are REJECTED); sizes"
-                    + " max.poll.interval.ms so a consumer busy with a long job is not thrown out of its group.");
+            .withDescription("The longest timeoutSeconds a job may ask for; longer ones are REJECTED. Jobs run outside"
+                    + " the poll loop, so it does not size max.poll.interval.ms.");
     public static final Setting<Path> IMAGE_ROOT = Setting.of(PREFIX + "image-root", Setting.PATH)
             .withDefault("${user.home}/.guestflow/images")
             .withDescription("Every file:// disk must resolve (symlinks included) under this directory.");
@@ -97,7 +121,8 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
             .withDescription("Every output must resolve under this directory.");
     public static final Setting<Duration> POLL_TIMEOUT = Setting.of(PREFIX + "poll-timeout-ms", Setting.MILLIS)
             .withDefault("500").must(d -> d.toMillis() >= 1, ">= 1")
-            .withDescription("Poll timeout of the jobs consumers; a stop waits up to this long for them.");
+            .withDescription("Poll timeout of the jobs consumer when nothing waits to run; a stop waits up to this"
+                    + " long for it.");
     public static final Setting<String> INSTANCE_ID = Setting.of(PREFIX + "instance-id", Setting.STRING)
             .withDescription("Name of this instance in results and event sources. Empty: HOSTNAME-pid.");
     public static final Setting<Boolean> SYSPREP_HOST_SCRIPTS = Setting.of(PREFIX + "sysprep-host-scripts", Setting.BOOLEAN)
@@ -115,7 +140,7 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
     public static final Setting<Duration> INSPECT_BATCH_WAIT = Setting.of(PREFIX + "inspect-batch-wait-ms", Setting.MILLIS)
             .withDefault("20").must(d -> !d.isNegative(), ">= 0")
             .withDescription("With batching on, jobs that arrived run once no new job came for this long or the batch"
-                    + " is full: the poll timeout of the jobs consumer.");
+                    + " is full (the jobs consumer then polls this often).");
     public static final Setting<Path> REPORTS_DIR = Setting.of(PREFIX + "reports-dir", Setting.PATH)
             .withDefault("${user.home}/.guestflow/reports")
             .withDescription("Scan reports (report.html, report.csv, report.json) go to <reports-dir>/<scan>/<run id>/;"
@@ -144,12 +169,42 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
                     + " name drives and hold qemu's command line. false: such jobs are REJECTED; only the operator turns"
                     + " tracing on (pool.verbose/trace) or allows it.");
 
+    public static final Setting<Duration> MAX_POLL_INTERVAL = Setting.of(PREFIX + "max-poll-interval-ms", Setting.MILLIS)
+            .withDefault("300000").must(d -> d.toMillis() >= 10_000, ">= 10000")
+            .withDescription("max.poll.interval.ms of the jobs consumer. Jobs run outside the poll loop (their"
+                    + " partitions paused), so the consumer polls all the time: minutes, whatever the jobs' timeouts.");
+    public static final Setting<GroupProtocol> GROUP_PROTOCOL = Setting.of(PREFIX + "group-protocol",
+                    Setting.choice(GroupProtocol.class))
+            .withDefault("classic")
+            .withDescription("classic: the classic consumer group protocol with cooperative-sticky assignment (every"
+                    + " broker kafka-clients 4.3 supports); consumer: the KIP-848 protocol (brokers 4.0+; the session"
+                    + " timeout is then the broker's group.consumer.session.timeout.ms). Either way a rebalance never"
+                    + " waits for a running job. With classic, kafka.session.timeout.ms (default 45000) is how long a"
+                    + " killed instance keeps its partitions.");
+    public static final Setting<Duration> CLAIM_LEASE = Setting.of(PREFIX + "claim-lease-ms", Setting.MILLIS)
+            .withDefault("30000").must(d -> d.toMillis() >= 1000, ">= 1000")
+            .withDescription("At most one execution of a jobId at a time, over all instances: a lease per jobId on the"
+                    + " claims topic, renewed every quarter of this. An instance that cannot renew stops the job itself"
+                    + " before the lease ends; a killed instance's job runs elsewhere once its lease has ended (and its"
+                    + " partition moved).");
+    public static final Setting<Duration> STARTUP_TIMEOUT = Setting.of(PREFIX + "startup-timeout-seconds", Setting.SECONDS)
+            .withDefault("300").must(d -> !d.isNegative(), ">= 0")
+            .withDescription("Nothing is consumed until the broker answers, the topics are created or verified and the"
+                    + " results index and the claims have caught up; start-up retries with backoff and gives up (exit"
+                    + " code 6) after this many seconds. 0: it never gives up.");
+    public static final Setting<Long> DEDUP_INDEX_MAX_JOBS = Setting.of(PREFIX + "dedup-index-max-jobs", Setting.LONG)
+            .withDefault("5000000").must(Setting.atLeast(1), ">= 1")
+            .withDescription("The results index (dedup) holds every jobId with a result, 17 bytes a slot (25-36 MB of"
+                    + " heap per million). Past this many it stops taking jobs rather than forget one (raise it, and"
+                    + " the heap, for larger results topics).");
+
     /** The engine's settings, as documented. */
     public static final SettingGroup SETTINGS = new SettingGroup("engine (bin/guestflow run)", "",
             List.of(BOOTSTRAP_SERVERS, DATA_DIR, GROUP_ID, TOPIC_JOBS, TOPIC_RESULTS, TOPIC_LOG, TOPIC_JOURNAL, TOPIC_DLQ,
-                    JOB_PARTITIONS, CONSUMERS, MAX_ATTEMPTS, RETRY_BACKOFF, MAX_JOB_TIMEOUT, IMAGE_ROOT, OUTPUT_ROOT,
-                    POLL_TIMEOUT, INSTANCE_ID, SYSPREP_HOST_SCRIPTS, INSPECT_BATCH_SIZE, INSPECT_BATCH_WAIT, REPORTS_DIR,
-                    MANAGEMENT_PORT, MANAGEMENT_HOST, TMP_ROOT, OUTPUT_MODE, ALLOW_DEBUG_JOBS));
+                    TOPIC_CLAIMS, JOB_PARTITIONS, CONSUMERS, MAX_ATTEMPTS, RETRY_BACKOFF, MAX_JOB_TIMEOUT,
+                    MAX_POLL_INTERVAL, GROUP_PROTOCOL, CLAIM_LEASE, STARTUP_TIMEOUT, DEDUP_INDEX_MAX_JOBS, IMAGE_ROOT,
+                    OUTPUT_ROOT, POLL_TIMEOUT, INSTANCE_ID, SYSPREP_HOST_SCRIPTS, INSPECT_BATCH_SIZE, INSPECT_BATCH_WAIT,
+                    REPORTS_DIR, MANAGEMENT_PORT, MANAGEMENT_HOST, TMP_ROOT, OUTPUT_MODE, ALLOW_DEBUG_JOBS));
 
     private static Setting<String> topic(String name, String dflt, String description) {
         return Setting.of(PREFIX + "topic." + name, Setting.STRING).withDefault(dflt).withDescription(description);
@@ -157,16 +212,6 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
 
     public boolean embedded() {
         return bootstrapServers == null || bootstrapServers.isBlank();
-    }
-
-    /**
-     * max.poll.interval.ms: a consumer busy with the longest allowed job must
-     * stay in its group, and a consumer takes up to {@link #inspectBatchSize()}
-     * jobs per poll, which may run one after another.
-     */
-    public long maxPollIntervalMs() {
-        long oneJob = maxJobTimeout.plus(pool.launchTimeout()).multipliedBy(maxAttempts).plus(Duration.ofMinutes(5)).toMillis();
-        return Math.min(Integer.MAX_VALUE, oneJob * inspectBatchSize);
     }
 
     public boolean batchingInspections() {
@@ -191,45 +236,52 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
         return new EngineConfig(
                 c.get(BOOTSTRAP_SERVERS) == null ? "" : c.get(BOOTSTRAP_SERVERS),
                 c.get(GROUP_ID),
-                new Topics(c.get(TOPIC_JOBS), c.get(TOPIC_RESULTS), c.get(TOPIC_LOG), c.get(TOPIC_JOURNAL), c.get(TOPIC_DLQ)),
+                new Topics(c.get(TOPIC_JOBS), c.get(TOPIC_RESULTS), c.get(TOPIC_LOG), c.get(TOPIC_JOURNAL), c.get(TOPIC_DLQ),
+                        c.get(TOPIC_CLAIMS)),
                 c.get(CONSUMERS), c.get(MAX_ATTEMPTS), c.get(RETRY_BACKOFF), c.get(MAX_JOB_TIMEOUT),
                 c.get(IMAGE_ROOT), c.get(OUTPUT_ROOT), c.get(DATA_DIR), c.get(JOB_PARTITIONS), c.get(POLL_TIMEOUT),
                 instanceId == null ? defaultInstanceId() : instanceId,
                 Map.copyOf(c.passedThrough(GuestflowConfig.KAFKA_PREFIX)),
                 PoolConfig.from(c), c.get(SYSPREP_HOST_SCRIPTS), c.get(INSPECT_BATCH_SIZE), c.get(INSPECT_BATCH_WAIT),
                 c.get(MANAGEMENT_PORT), c.get(MANAGEMENT_HOST), c.get(TMP_ROOT), c.get(ALLOW_DEBUG_JOBS),
-                c.get(OUTPUT_MODE));
+                c.get(OUTPUT_MODE), c.get(CLAIM_LEASE), c.get(STARTUP_TIMEOUT), c.get(GROUP_PROTOCOL),
+                c.get(MAX_POLL_INTERVAL), c.get(DEDUP_INDEX_MAX_JOBS));
     }
 
     public EngineConfig withBootstrapServers(String servers) {
         return new EngineConfig(servers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout, imageRoot,
                 outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts,
-                inspectBatchSize, inspectBatchWait, managementPort, managementHost, tmpRoot, allowDebugJobs, outputMode);
+                inspectBatchSize, inspectBatchWait, managementPort, managementHost, tmpRoot, allowDebugJobs, outputMode,
+                claimLease, startupTimeout, groupProtocol, maxPollInterval, dedupIndexMaxJobs);
     }
 
     public EngineConfig withPool(PoolConfig p) {
         return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
                 imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, p, sysprepHostScripts,
-                inspectBatchSize, inspectBatchWait, managementPort, managementHost, tmpRoot, allowDebugJobs, outputMode);
+                inspectBatchSize, inspectBatchWait, managementPort, managementHost, tmpRoot, allowDebugJobs, outputMode,
+                claimLease, startupTimeout, groupProtocol, maxPollInterval, dedupIndexMaxJobs);
     }
 
     /** This configuration with debug jobs allowed or refused. */
     public EngineConfig withAllowDebugJobs(boolean allow) {
         return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
                 imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts,
-                inspectBatchSize, inspectBatchWait, managementPort, managementHost, tmpRoot, allow, outputMode);
+                inspectBatchSize, inspectBatchWait, managementPort, managementHost, tmpRoot, allow, outputMode,
+                claimLease, startupTimeout, groupProtocol, maxPollInterval, dedupIndexMaxJobs);
     }
 
     public EngineConfig withInspectBatchSize(int size) {
         return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
                 imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts,
-                size, inspectBatchWait, managementPort, managementHost, tmpRoot, allowDebugJobs, outputMode);
+                size, inspectBatchWait, managementPort, managementHost, tmpRoot, allowDebugJobs, outputMode,
+                claimLease, startupTimeout, groupProtocol, maxPollInterval, dedupIndexMaxJobs);
     }
 
     public EngineConfig withManagementPort(int port) {
         return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
                 imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts,
-                inspectBatchSize, inspectBatchWait, port, managementHost, tmpRoot, allowDebugJobs, outputMode);
+                inspectBatchSize, inspectBatchWait, port, managementHost, tmpRoot, allowDebugJobs, outputMode,
+                claimLease, startupTimeout, groupProtocol, maxPollInterval, dedupIndexMaxJobs);
     }
 
     /** An octal mode such as 0644 (no set-id, sticky or execute bits: outputs are images). */

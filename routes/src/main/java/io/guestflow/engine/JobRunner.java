@@ -61,13 +61,17 @@ public final class JobRunner {
             JobExecutor.Attempt tried = new JobExecutor.Attempt();
             int attemptNo = attempt;
             try {
+                if (!op.launches()) {
+                    // no appliance to wait for: the job starts now (an execution, as the fault suite counts them)
+                    events.lifecycle(job.jobId(), "started", Map.of("attempt", attemptNo, "launches", 0));
+                }
                 Object output = JobExecutor.execute(pool, op, job, e -> events.libguestfs(job.jobId(), e, debugEvents),
                         h -> events.lifecycle(job.jobId(), "started", Map.of("attempt", attemptNo,
                                 "launchMillis", h.launchMillis(), "qemuPid", h.pid())),
                         tried, config.outputMode());
                 return new JobResult(job.jobId(), job.type(), JobResult.Status.SUCCEEDED, job.labels(),
                         new JobResult.Timings(queuedAt, receivedAt, tried.launchStartedAt(), tried.runEndedAt(),
-                                Instant.now(), tried.launchMillis(), tried.runMillis()),
+                                Instant.now(), tried.launchMillis() < 0 ? null : tried.launchMillis(), tried.runMillis()),
                         output, null, attempt, config.instanceId());
             } catch (JobRejectedException e) {
                 // options that only the operation's preparation could judge (e.g. not enough temporary space)
@@ -76,7 +80,9 @@ public final class JobRunner {
                         new JobResult.Error("REJECTED", e.reason(), false), attempt, config.instanceId());
             } catch (GuestflowException e) {
                 if (e.code() == ErrorCode.POOL_CLOSED) {
-                    // the engine is stopping: no result, no commit; the job is redelivered after a restart
+                    // the engine is stopping, or the job's claim was lost: no result, no commit; the job runs
+                    // again (here after a restart, or on whoever claims it). What it left goes now.
+                    sweepAfterFailure(job);
                     throw e;
                 }
                 boolean retry = e.retryable() && attempt < config.maxAttempts();
@@ -103,6 +109,14 @@ public final class JobRunner {
                         e instanceof FailedWithOutputException f ? f.output() : null,
                         new JobResult.Error(e.code().name(), e.getMessage(), e.retryable()), attempt,
                         config.instanceId());
+            } catch (RuntimeException e) {
+                // a defect, not the job's input: the job fails with the reason (never a consumer stopped by it)
+                LOG.error("job {}: unexpected error: {}", job.jobId(), Secrets.redact(e.toString()));
+                LOG.debug("job {}: unexpected error", job.jobId(), e);
+                return new JobResult(job.jobId(), job.type(), JobResult.Status.FAILED, job.labels(),
+                        new JobResult.Timings(queuedAt, receivedAt, tried.launchStartedAt(), null, Instant.now(), null, null),
+                        null, new JobResult.Error(ErrorCode.OPERATION_FAILED.name(), "internal error: " + e, false),
+                        attempt, config.instanceId());
             }
         }
     }

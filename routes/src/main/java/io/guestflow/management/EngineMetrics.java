@@ -100,6 +100,15 @@ public final class EngineMetrics {
                 .register(registry).increment();
     }
 
+    /**
+     * A job given up without a result (its claim was lost, the engine stops, or its result could not be
+     * published in time): it runs again, here or on another instance.
+     */
+    public void jobAbandoned() {
+        Counter.builder("guestflow.jobs.abandoned").description("Jobs given up without a result; they run again")
+                .register(registry).increment();
+    }
+
     /** An event reached the log topic ({@code kind}: lifecycle or libguestfs). */
     public void eventPublished(String kind) {
         Counter.builder("guestflow.events.published").description("Events published on the log topic, by kind")

@@ -127,6 +127,13 @@ public record ScanReport(Summary summary, List<ImageRow> images, List<String> re
                     code = "NO_OS";
                     message = "no operating system found on the image";
                 }
+                // a pre-check (info) flags what qemu-img found wrong: a red row with the reason
+                String damage = "SUCCEEDED".equals(status) && "info".equals(scan.type()) ? infoDamage(r.path("output")) : null;
+                if (damage != null) {
+                    status = "FAILED";
+                    code = "IMAGE_DAMAGED";
+                    message = damage;
+                }
                 if ("SUCCEEDED".equals(status)) {
                     ok++;
                 } else {
@@ -173,5 +180,25 @@ public record ScanReport(Summary summary, List<ImageRow> images, List<String> re
 
     static Comparator<ImageRow> byPath() {
         return Comparator.comparing(ImageRow::path);
+    }
+
+    /** What an info result says is wrong with the image (corrupt, dirty, a failed check), or null. */
+    static String infoDamage(JsonNode output) {
+        List<String> found = new ArrayList<>();
+        for (JsonNode d : output.path("disks")) {
+            String path = d.path("path").asText();
+            if (d.path("corrupt").asBoolean(false)) {
+                found.add(path + ": marked corrupt");
+            }
+            if (d.path("dirty").asBoolean(false)) {
+                found.add(path + ": dirty (not closed cleanly)");
+            }
+            String check = d.path("check").path("result").asText("");
+            if (check.equals("corrupt") || check.equals("error")) {
+                found.add(path + ": qemu-img check: " + check
+                        + (d.path("check").has("corruptions") ? " (" + d.path("check").path("corruptions").asLong() + " corruptions)" : ""));
+            }
+        }
+        return found.isEmpty() ? null : String.join("; ", found);
     }
 }

@@ -141,4 +141,16 @@ class ScanReportTest {
         assertThat(ReportFiles.cell("debian", true)).isEqualTo("debian");
         assertThat(ReportFiles.cell("-1", false)).isEqualTo("-1");
     }
+
+    /** An info scan is a pre-check: what qemu-img found wrong makes the row red, with the reason. */
+    @Test
+    void infoResultsFlagCorruptAndDirtyImages() throws Exception {
+        JsonNode clean = JSON.readTree("{\"disks\":[{\"path\":\"/a.qcow2\",\"dirty\":false,\"corrupt\":false,"
+                + "\"check\":{\"result\":\"leaks\",\"leaks\":3}}]}");
+        assertThat(ScanReport.infoDamage(clean)).as("leaks are harmless for reading").isNull();
+        JsonNode bad = JSON.readTree("{\"disks\":[{\"path\":\"/a.qcow2\",\"dirty\":true,\"corrupt\":false},"
+                + "{\"path\":\"/b.qcow2\",\"corrupt\":true,\"check\":{\"result\":\"corrupt\",\"corruptions\":7}}]}");
+        assertThat(ScanReport.infoDamage(bad)).contains("/a.qcow2: dirty").contains("/b.qcow2: marked corrupt")
+                .contains("qemu-img check: corrupt (7 corruptions)");
+    }
 }

@@ -17,7 +17,12 @@ public final class Leftovers {
     public static List<ProcessHandle> qemuChildren() {
         List<ProcessHandle> out = new ArrayList<>();
         ProcessHandle.current().descendants().filter(ProcessHandle::isAlive).forEach(p -> {
-            if (HostInfo.commandLine(p).orElse("").contains("qemu-system")) {
+            // the executable, not the command line: a wrapper script named qemu-system-* (bench/suite-times's
+            // LIBGUESTFS_HV) and the subshells it forks are not appliances
+            String exe = p.info().command().orElse(null);
+            boolean qemu = exe != null ? exe.contains("qemu-system")
+                    : HostInfo.commandLine(p).orElse("").contains("qemu-system");
+            if (qemu) {
                 out.add(p);
             }
         });

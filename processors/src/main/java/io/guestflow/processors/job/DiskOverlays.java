@@ -5,13 +5,13 @@ import io.guestflow.pool.ErrorCode;
 import io.guestflow.pool.FileTrees;
 import io.guestflow.pool.GuestflowException;
 import io.guestflow.pool.ImageProbe;
+import io.guestflow.pool.Subprocess;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 
 /**
  * qcow2 overlays over local disks, attached instead of them, so that work
@@ -21,6 +21,8 @@ import java.util.concurrent.TimeUnit;
  * {@code qemu-img commit} turns into holes in the disk.
  */
 public final class DiskOverlays implements AutoCloseable {
+    /** A commit of a large overlay takes a while; a qemu-img that hangs is killed after this. */
+    private static final Duration QEMU_IMG_TIMEOUT = Duration.ofMinutes(30);
     /** Upper bound of an overlay's L1 table, which qemu keeps in memory whole. */
     private static final long MAX_L1_BYTES = 8L << 20;
 
@@ -127,11 +129,13 @@ public final class DiskOverlays implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of("qemu-img"));
         cmd.addAll(List.of(args));
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-            if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0) {
-                throw new GuestflowException(ErrorCode.OPERATION_FAILED, "qemu-img " + args[0] + " failed: " + out);
+            Subprocess.Result r = Subprocess.run(cmd, QEMU_IMG_TIMEOUT);
+            if (r.exitCode() != 0) {
+                throw new GuestflowException(ErrorCode.OPERATION_FAILED, "qemu-img " + args[0] + " failed: "
+                        + (r.stdout() + r.stderr()).strip());
             }
+        } catch (Subprocess.TimedOut e) {
+            throw new GuestflowException(ErrorCode.OPERATION_FAILED, e.getMessage(), e);
         } catch (IOException e) {
             throw new GuestflowException(ErrorCode.OPERATION_FAILED, "cannot run qemu-img: " + e.getMessage(), e);
         } catch (InterruptedException e) {

@@ -18,10 +18,18 @@ import java.util.Map;
  * @param timeoutSeconds deadline of the operation once the appliance is up
  * @param labels         free-form labels, copied to the result
  * @param debug          publish appliance debug messages and the call trace as events
+ * @param rerun          run again although the jobId has a result, when that result is REJECTED or a
+ *                       retryable FAILED (a SUCCEEDED jobId never runs again)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Job(String jobId, String type, List<Disk> disks, Output output, ObjectNode options,
-                  int timeoutSeconds, Map<String, String> labels, boolean debug) {
+                  int timeoutSeconds, Map<String, String> labels, boolean debug, boolean rerun) {
+
+    /** A job that is not a rerun. */
+    public Job(String jobId, String type, List<Disk> disks, Output output, ObjectNode options,
+               int timeoutSeconds, Map<String, String> labels, boolean debug) {
+        this(jobId, type, disks, output, options, timeoutSeconds, labels, debug, false);
+    }
 
     /** One disk: a URI (or path), its format when known, and an optional label. */
     @JsonInclude(JsonInclude.Include.NON_NULL)

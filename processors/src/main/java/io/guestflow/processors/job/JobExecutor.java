@@ -88,6 +88,11 @@ public final class JobExecutor {
     public static Object execute(HandlePool pool, JobOperation op, Job job, GuestEventListener listener,
                                  Consumer<ApplianceHandle> onLaunched, Attempt attempt,
                                  Set<PosixFilePermission> outputMode) {
+        if (!op.launches()) {
+            // no appliance, no output: the operation (info) vets its disks against the policy itself, and reports
+            // what the full check refuses (damage, a backing chain it does not follow) instead of rejecting the job
+            return runWithoutAppliance(pool, op, job, attempt);
+        }
         // the configured image policy on every disk, before an operation creates anything over it
         checkDisks(pool, job);
         if (job.output() == null) {
@@ -174,6 +179,24 @@ public final class JobExecutor {
             }
         } catch (RuntimeException e) {
             throw execution.failed(e);
+        }
+    }
+
+    /** A job type that launches nothing (info): no slot, no appliance; its run time is the whole attempt. */
+    private static Object runWithoutAppliance(HandlePool pool, JobOperation op, Job job, Attempt attempt) {
+        attempt.runStartNanos = System.nanoTime();
+        attempt.runStarted = true;
+        try {
+            Object output = op.runWithoutAppliance(job, pool);
+            attempt.runEndedAt = Instant.now();
+            return output;
+        } catch (GuestflowException | JobRejectedException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new GuestflowException(ErrorCode.OPERATION_FAILED, job.type() + " failed: " + e.getMessage(), e);
+        } finally {
+            attempt.runMillisBefore += (System.nanoTime() - attempt.runStartNanos) / 1_000_000;
+            attempt.runStartNanos = 0;
         }
     }
 

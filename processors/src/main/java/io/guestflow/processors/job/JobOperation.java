@@ -22,6 +22,19 @@ public interface JobOperation {
     /** Rejects bad options (unknown names, wrong types) with a {@link JobRejectedException}. */
     void validate(Job job);
 
+    /**
+     * Whether the job needs an appliance. One that does not (info) runs in
+     * {@link #runWithoutAppliance} and takes no appliance slot.
+     */
+    default boolean launches() {
+        return true;
+    }
+
+    /** The work of a job type that {@link #launches() launches} nothing. */
+    default Object runWithoutAppliance(Job job, io.guestflow.pool.HandlePool pool) throws Exception {
+        throw new UnsupportedOperationException(type() + " needs an appliance");
+    }
+
     /** Runs the operation; the returned value is serialised as the result's {@code output}. */
     Object run(ApplianceHandle handle, Job job) throws Exception;
 

@@ -37,7 +37,7 @@ public final class JobParser {
     public static final String RESERVED_ID_PREFIX = "scan-summary:";
     private static final Pattern JOB_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,127}");
     private static final Set<String> FIELDS =
-            Set.of("jobId", "type", "disks", "output", "options", "timeoutSeconds", "labels", "debug", "steps");
+            Set.of("jobId", "type", "disks", "output", "options", "timeoutSeconds", "labels", "debug", "steps", "rerun");
 
     private final ObjectMapper json = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
@@ -67,7 +67,23 @@ public final class JobParser {
         json.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build());
     }
 
+    /**
+     * The job, or a {@link JobRejectedException} saying why not; never any
+     * other exception, whatever the bytes (a consumer must never be stopped
+     * by a message).
+     */
     public Job parse(byte[] raw) {
+        try {
+            return parseOrThrow(raw);
+        } catch (JobRejectedException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // a shape nobody foresaw: still a rejection with the reason, never a stuck consumer
+            throw new JobRejectedException(null, "invalid message: " + e);
+        }
+    }
+
+    private Job parseOrThrow(byte[] raw) {
         if (raw == null || raw.length == 0) {
             throw new JobRejectedException(null, "empty message");
         }
@@ -106,6 +122,8 @@ public final class JobParser {
             throw e;
         } catch (GuestflowException e) {
             throw new JobRejectedException(jobId, e.getMessage());
+        } catch (RuntimeException e) {
+            throw new JobRejectedException(jobId, "invalid job: " + e);
         }
     }
 
@@ -213,7 +231,15 @@ public final class JobParser {
                         + " guestflow.engine.allow-debug-jobs=true");
             }
         }
-        Job job = new Job(jobId, type, List.copyOf(disks), output, options, timeout, Map.copyOf(labels), debug);
+        boolean rerun = false;
+        JsonNode rr = root.get("rerun");
+        if (rr != null && !rr.isNull()) {
+            if (!rr.isBoolean()) {
+                throw new JobRejectedException(jobId, "rerun must be true or false");
+            }
+            rerun = rr.asBoolean();
+        }
+        Job job = new Job(jobId, type, List.copyOf(disks), output, options, timeout, Map.copyOf(labels), debug, rerun);
         // each operation checks its own options (names and types) before anything runs
         registry.get(type).validate(job);
         return job;

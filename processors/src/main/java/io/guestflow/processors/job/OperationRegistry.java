@@ -1,5 +1,6 @@
 package io.guestflow.processors.job;
 
+import io.guestflow.processors.info.InfoJobOperation;
 import io.guestflow.processors.inspect.InspectJobOperation;
 import io.guestflow.processors.journal.JournalJobOperation;
 import io.guestflow.processors.journal.JournalSink;
@@ -20,7 +21,7 @@ import java.util.TreeSet;
  */
 public final class OperationRegistry {
     /** The job types of the design (DESIGN.md). */
-    public static final List<String> DESIGN_TYPES = List.of("inspect", "sysprep", "sparsify", "resize", "journal", "pipeline");
+    public static final List<String> DESIGN_TYPES = List.of("inspect", "sysprep", "sparsify", "resize", "journal", "pipeline", "info");
 
     private final Map<String, JobOperation> operations = new LinkedHashMap<>();
 
@@ -44,6 +45,7 @@ public final class OperationRegistry {
     public static OperationRegistry defaults(boolean sysprepHostScripts, JournalSink.Factory journalSinks) {
         OperationRegistry registry = new OperationRegistry()
                 .register(new InspectJobOperation())
+                .register(new InfoJobOperation())
                 .register(new SysprepJobOperation(sysprepHostScripts))
                 .register(new SparsifyJobOperation())
                 .register(new ResizeJobOperation())

@@ -103,6 +103,9 @@ public final class PathPolicy {
 
     private void checkOutput(String jobId, Path p, boolean overwrite) {
         Path parent = p.getParent();
+        if (parent == null || p.getFileName() == null) {
+            throw new JobRejectedException(jobId, "output " + p + " names no file (a folder and a file name are needed)");
+        }
         Path realParent;
         try {
             realParent = parent.toRealPath();

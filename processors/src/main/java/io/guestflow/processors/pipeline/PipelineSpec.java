@@ -58,9 +58,11 @@ record PipelineSpec(List<Step> steps, LaunchPlan plan, List<Path> intermediates)
         for (int i = 0; i < rawSteps.size(); i++) {
             ObjectNode s = rawSteps.get(i);
             String type = s.get("type").asText();
-            if (type.equals("pipeline") || !registry.supports(type)) {
+            // a step runs on the pipeline's appliance: job types that launch nothing (info) are not steps
+            if (type.equals("pipeline") || !registry.supports(type) || !registry.get(type).launches()) {
                 throw new JobRejectedException(id, "steps[" + i + "]: '" + type + "' is not a step type (one of "
-                        + registry.supported().stream().filter(t -> !t.equals("pipeline")).toList() + ")");
+                        + registry.supported().stream().filter(t -> !t.equals("pipeline") && registry.get(t).launches())
+                        .toList() + ")");
             }
             JobOperation op = registry.get(type);
             ObjectNode options = s.has("options") ? (ObjectNode) s.get("options") : JsonNodeFactory.instance.objectNode();

@@ -6,6 +6,7 @@ import io.guestflow.pool.ErrorCode;
 import io.guestflow.pool.GuestflowException;
 import io.guestflow.pool.ImageInfo;
 import io.guestflow.pool.ImageProbe;
+import io.guestflow.pool.Subprocess;
 import io.guestflow.processors.job.DiskAccess;
 import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobExecution;
@@ -18,7 +19,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -167,21 +168,15 @@ public final class ResizeJobOperation implements JobOperation {
     }
 
     private static void createImage(Path path, String format, long size) throws IOException, InterruptedException {
-        Path log = Files.createTempFile("qemu-img-create", ".log");
         try {
-            Process p = new ProcessBuilder("qemu-img", "create", "-q", "-f", format, path.toString(), Long.toString(size))
-                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            if (!p.waitFor(QEMU_IMG_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new GuestflowException(ErrorCode.OPERATION_FAILED, "qemu-img create did not finish in "
-                        + QEMU_IMG_TIMEOUT_SECONDS + " s");
-            }
-            if (p.exitValue() != 0) {
+            Subprocess.Result r = Subprocess.run(List.of("qemu-img", "create", "-q", "-f", format, path.toString(),
+                    Long.toString(size)), Duration.ofSeconds(QEMU_IMG_TIMEOUT_SECONDS));
+            if (r.exitCode() != 0) {
                 throw new GuestflowException(ErrorCode.OPERATION_FAILED, "qemu-img create " + format + " " + size
-                        + " failed: " + Files.readString(log).strip());
+                        + " failed: " + (r.stdout() + r.stderr()).strip());
             }
-        } finally {
-            Files.deleteIfExists(log);
+        } catch (Subprocess.TimedOut e) {
+            throw new GuestflowException(ErrorCode.OPERATION_FAILED, e.getMessage(), e);
         }
     }
 

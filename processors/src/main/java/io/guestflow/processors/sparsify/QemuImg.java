@@ -4,16 +4,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.guestflow.pool.ErrorCode;
 import io.guestflow.pool.GuestflowException;
+import io.guestflow.pool.Subprocess;
 import io.guestflow.processors.job.DiskOverlays;
-import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /** The {@code qemu-img} calls of sparsify: overlays, conversion, and sizes. */
 final class QemuImg {
@@ -70,37 +68,21 @@ final class QemuImg {
     }
 
     private static String run(Duration timeout, String what, String... cmd) {
-        Path err = null;
-        Process p = null;
         try {
-            err = Files.createTempFile("qemu-img", ".err");
-            p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                    .redirectError(err.toFile()).start();
-            // stdout is small (json of one image) and read before waiting
-            byte[] out = p.getInputStream().readAllBytes();
-            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.destroyForcibly();
-                p.onExit().get(10, TimeUnit.SECONDS);
-                throw new GuestflowException(ErrorCode.OPERATION_FAILED,
-                        "qemu-img could not " + what + " within " + timeout.toSeconds() + " s");
+            Subprocess.Result r = Subprocess.run(List.of(cmd), timeout);
+            if (r.exitCode() != 0) {
+                throw new GuestflowException(ErrorCode.OPERATION_FAILED, "qemu-img could not " + what + ": "
+                        + r.stderr().strip());
             }
-            if (p.exitValue() != 0) {
-                String msg = Files.readString(err).strip();
-                throw new GuestflowException(ErrorCode.OPERATION_FAILED, "qemu-img could not " + what + ": " + msg);
-            }
-            return new String(out, StandardCharsets.UTF_8);
+            return r.stdout();
+        } catch (Subprocess.TimedOut e) {
+            throw new GuestflowException(ErrorCode.OPERATION_FAILED, "qemu-img could not " + what + ": " + e.getMessage(), e);
         } catch (IOException e) {
             throw new GuestflowException(ErrorCode.OPERATION_FAILED, "cannot run qemu-img to " + what + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
-            p.destroyForcibly(); // a cancelled job leaves no qemu-img writing behind it
+            // a cancelled job leaves no qemu-img writing behind it: the runner killed it
             Thread.currentThread().interrupt();
-            throw new GuestflowException(ErrorCode.OPERATION_FAILED, "interrupted: qemu-img " + what, e);
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            throw new GuestflowException(ErrorCode.OPERATION_FAILED, "qemu-img did not exit after kill: " + what, e);
-        } finally {
-            if (err != null) {
-                err.toFile().delete();
-            }
+            throw new GuestflowException(ErrorCode.POOL_CLOSED, "interrupted: qemu-img " + what, e);
         }
     }
 }

@@ -164,4 +164,47 @@ class JobParserTest {
                 + "\"https://admin:s3cr@t/x@cdn.example/d.img?token=abc\",\"format\":\"raw\"}]}");
         assertThat(e.reason()).doesNotContain("s3cr").doesNotContain("abc").doesNotContain("t/x");
     }
+
+    /** Well-formed JSON naming URIs that are no local path: REJECTED with the reason, never another exception. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "file://host/x.qcow2|names a host",
+        "file:///x.qcow2?q=1|has a query",
+        "file:///x.qcow2#f|has a fragment",
+        "file:///x%00.qcow2|NUL byte",
+        "/images/x\\u0000.qcow2|NUL byte",
+    })
+    void diskUrisThatAreNoPathAreRejectedWithTheirJobId(String uri, String reason) {
+        JobRejectedException e = rejected("{\"jobId\":\"u1\",\"type\":\"info\",\"disks\":[{\"uri\":\"" + uri + "\"}]}");
+        assertThat(e.jobId()).isEqualTo("u1");
+        assertThat(e.reason()).contains(reason);
+    }
+
+    @Test
+    void rerunIsABooleanAndOffByDefault() {
+        assertThat(parse("{\"jobId\":\"r1\",\"type\":\"info\",\"disks\":[{\"uri\":\"/a.img\"}]}").rerun()).isFalse();
+        assertThat(parse("{\"jobId\":\"r1\",\"type\":\"info\",\"disks\":[{\"uri\":\"/a.img\"}],\"rerun\":true}").rerun())
+                .isTrue();
+        assertThat(rejected("{\"jobId\":\"r1\",\"type\":\"info\",\"disks\":[{\"uri\":\"/a.img\"}],\"rerun\":\"yes\"}")
+                .reason()).contains("rerun must be true or false");
+    }
+
+    @Test
+    void infoTakesLocalDisksOnlyAndNoOutput() {
+        assertThat(rejected("{\"jobId\":\"i1\",\"type\":\"info\",\"disks\":[{\"uri\":\"nbd://h/x\",\"format\":\"raw\"}]}")
+                .reason()).contains("local images only");
+        assertThat(rejected("{\"jobId\":\"i1\",\"type\":\"info\",\"disks\":[{\"uri\":\"/a.img\"}],"
+                + "\"output\":{\"uri\":\"/b.img\"}}").reason()).contains("no output");
+        assertThat(rejected("{\"jobId\":\"i1\",\"type\":\"info\",\"disks\":[{\"uri\":\"/a.img\"}],"
+                + "\"options\":{\"deep\":true}}").reason()).contains("info has no option 'deep'");
+        assertThat(rejected("{\"jobId\":\"p1\",\"type\":\"pipeline\",\"disks\":[{\"uri\":\"/a.img\"}],"
+                + "\"options\":{\"steps\":[{\"type\":\"info\"}]}}").reason()).contains("'info' is not a step type");
+    }
+
+    @Test
+    void theInfoExampleIsAValidJob() throws Exception {
+        Job j = parser.parse(java.nio.file.Files.readAllBytes(java.nio.file.Path.of("../config/examples/info.json")));
+        assertThat(j.type()).isEqualTo("info");
+        assertThat(j.disks()).hasSize(2);
+    }
 }

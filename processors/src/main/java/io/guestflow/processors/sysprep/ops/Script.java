@@ -1,11 +1,14 @@
 package io.guestflow.processors.sysprep.ops;
 
 import io.guestflow.pool.FileTrees;
+import io.guestflow.pool.Subprocess;
 import io.guestflow.processors.sysprep.SysprepContext;
 import io.guestflow.processors.sysprep.NamedOperation;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -55,9 +58,14 @@ public final class Script extends NamedOperation {
             ctx.note("ran " + ctx.options().scripts().size() + " host script(s) in the mounted guest");
         } finally {
             if (script != null && script.isAlive()) {
-                script.destroyForcibly();
+                // the script's own children too: a host script may have started anything
+                Subprocess.killTree(script);
             }
-            new ProcessBuilder("fusermount", "-u", "-q", mountpoint.toString()).start().waitFor(10, TimeUnit.SECONDS);
+            try {
+                Subprocess.run(List.of("fusermount", "-u", "-q", mountpoint.toString()), Duration.ofSeconds(10));
+            } catch (Subprocess.TimedOut e) {
+                // killed; the mountpoint is removed below if it can be
+            }
             FileTrees.delete(mountpoint);
         }
     }
