@@ -29,14 +29,33 @@ import org.slf4j.LoggerFactory;
  */
 final class PipelineRun {
     private static final Logger LOG = LoggerFactory.getLogger(PipelineRun.class);
-    private static final String NOT_RUN = "NOT_RUN";
+
+    /** A step's status in the report ({@link PipelineReport.Step#status()}). */
+    private enum StepStatus { NOT_RUN, SUCCEEDED, FAILED, REJECTED, DISCARDED }
+
+    /** What became of a launch ({@link PipelineReport.Launch#outcome()}); {@code label} is its name in the report. */
+    private enum LaunchOutcome {
+        NOT_RUN("not-run"), DONE("done"), COMMITTED("committed"), OUTPUT_WRITTEN("output-written"),
+        DISCARDED("discarded"), FAILED("failed");
+
+        final String label;
+
+        LaunchOutcome(String label) {
+            this.label = label;
+        }
+    }
+
+    /** What the report says of one step so far. */
+    private static final class StepResult {
+        StepStatus status = StepStatus.NOT_RUN;
+        Object output;
+        PipelineReport.Error error;
+    }
 
     private final Job job;
     private final PipelineSpec spec;
-    private final String[] stepStatus;
-    private final Object[] stepOutput;
-    private final PipelineReport.Error[] stepError;
-    private final String[] launchOutcome;
+    private final StepResult[] stepResults;
+    private final LaunchOutcome[] launchOutcome;
     private Integer failedStep;
     /** A launch committed changes into the job's own disks: running the job again would repeat them. */
     private boolean inputChanged;
@@ -44,13 +63,10 @@ final class PipelineRun {
     PipelineRun(Job job, PipelineSpec spec) {
         this.job = job;
         this.spec = spec;
-        int n = spec.steps().size();
-        stepStatus = new String[n];
-        Arrays.fill(stepStatus, NOT_RUN);
-        stepOutput = new Object[n];
-        stepError = new PipelineReport.Error[n];
-        launchOutcome = new String[spec.plan().launches().size()];
-        Arrays.fill(launchOutcome, "not-run");
+        stepResults = new StepResult[spec.steps().size()];
+        Arrays.setAll(stepResults, i -> new StepResult());
+        launchOutcome = new LaunchOutcome[spec.plan().launches().size()];
+        Arrays.fill(launchOutcome, LaunchOutcome.NOT_RUN);
     }
 
     /** The first launch; a step that rejects it here rejects the job, since nothing has run. */
@@ -79,16 +95,17 @@ final class PipelineRun {
             launches.add(new PipelineReport.Launch(k + 1, l.mode().label, l.steps(),
                     first.job().disks().stream().map(d -> Drive.redact(d.uri())).toList(),
                     owner == null || owner.job().output() == null ? null : owner.job().output().uri(),
-                    owner == null || owner.job().output() == null ? null : owner.intermediate(), launchOutcome[k]));
+                    owner == null || owner.job().output() == null ? null : owner.intermediate(), launchOutcome[k].label));
         }
         List<PipelineReport.Step> steps = new ArrayList<>();
         for (Step s : spec.steps()) {
-            steps.add(new PipelineReport.Step(s.index(), s.job().type(), launchOf[s.index()], stepStatus[s.index()],
-                    stepOutput[s.index()], stepError[s.index()]));
+            StepResult r = stepResults[s.index()];
+            steps.add(new PipelineReport.Step(s.index(), s.job().type(), launchOf[s.index()], r.status.name(), r.output,
+                    r.error));
         }
         // the last step that writes a new image writes the job's output, even when a later step fails
         boolean wroteOutput = spec.steps().stream().anyMatch(st -> st.producesOutput() && !st.intermediate()
-                && stepStatus[st.index()].equals("SUCCEEDED"));
+                && stepResults[st.index()].status == StepStatus.SUCCEEDED);
         return new PipelineReport(failedStep == null ? "SUCCEEDED" : "FAILED", failedStep,
                 wroteOutput ? job.output().uri() : null, List.copyOf(launches), List.copyOf(steps));
     }
@@ -107,15 +124,34 @@ final class PipelineRun {
         throw new IllegalStateException("launch without its copy or resize step: " + l);
     }
 
-    private void stepFailed(Step step, String status, String code, String message) {
-        stepStatus[step.index()] = status;
-        stepError[step.index()] = new PipelineReport.Error(code, message);
+    private void stepFailed(Step step, ErrorCode code, String message) {
+        stepEnded(step, StepStatus.FAILED, new PipelineReport.Error(code.name(), message));
+    }
+
+    /** The step found it cannot apply. */
+    private void stepRejected(Step step, String reason) {
+        stepEnded(step, StepStatus.REJECTED, new PipelineReport.Error("REJECTED", reason));
+    }
+
+    /** Whichever of the two {@code e} is: a rejection or a failure with its code. */
+    private void stepFailed(Step step, Exception e, ErrorCode code, String message) {
+        if (e instanceof JobRejectedException je) {
+            stepRejected(step, je.reason());
+        } else {
+            stepFailed(step, code, message);
+        }
+    }
+
+    private void stepEnded(Step step, StepStatus status, PipelineReport.Error error) {
+        StepResult r = stepResults[step.index()];
+        r.status = status;
+        r.error = error;
         failedStep = step.index();
     }
 
     /** The job's failure, carrying the report: the earlier steps' results and why this one failed. */
     private FailedWithOutputException failure(Step step, ErrorCode code, Throwable cause) {
-        PipelineReport.Error e = stepError[step.index()];
+        PipelineReport.Error e = stepResults[step.index()].error;
         return new FailedWithOutputException(code, step.name() + " failed: " + e.message(), cause, report(),
                 code.retryable() && !inputChanged);
     }
@@ -231,7 +267,7 @@ final class PipelineRun {
                         handle.disksChanged(); // later steps inspect the disks as this step left them
                     }
                 } catch (JobRejectedException e) {
-                    stepFailed(s, "REJECTED", "REJECTED", e.reason());
+                    stepRejected(s, e.reason());
                     failed = s;
                     break;
                 } catch (Exception e) {
@@ -239,7 +275,7 @@ final class PipelineRun {
                     if (ge.code() != ErrorCode.OPERATION_FAILED) {
                         throw ge; // the appliance is gone: nothing of this launch can be kept (see failed())
                     }
-                    stepFailed(s, "FAILED", ge.code().name(), ge.getMessage());
+                    stepFailed(s, ge.code(), ge.getMessage());
                     failed = s;
                     break;
                 }
@@ -262,33 +298,34 @@ final class PipelineRun {
                 if (overlays != null) {
                     finishing = steps.stream().filter(s -> s.access() != DiskAccess.READ).findFirst().orElseThrow();
                     if (discard) {
-                        launchOutcome[k] = "discarded";
+                        launchOutcome[k] = LaunchOutcome.DISCARDED;
                     } else {
                         overlays.commit();
-                        launchOutcome[k] = "committed";
+                        launchOutcome[k] = LaunchOutcome.COMMITTED;
                         // the job's own disks, unless an earlier step made a new image to work on
                         inputChanged |= spec.steps().subList(0, launch.steps().get(0)).stream()
                                 .noneMatch(Step::producesOutput);
                     }
                 } else if (owner == null) {
-                    launchOutcome[k] = "done";
+                    launchOutcome[k] = LaunchOutcome.DONE;
                 }
                 for (int i = 0; i < ran; i++) {
                     Step s = steps.get(i);
                     finishing = s;
                     outputs[i] = executions.get(i).finish(outputs[i]);
-                    stepStatus[s.index()] = "SUCCEEDED";
-                    stepOutput[s.index()] = outputs[i];
+                    stepResults[s.index()].status = StepStatus.SUCCEEDED;
+                    stepResults[s.index()].output = outputs[i];
                 }
                 if (owner != null) {
-                    boolean done = stepStatus[owner.index()].equals("SUCCEEDED");
-                    launchOutcome[k] = !done ? "failed" : owner.producesOutput() ? "output-written" : "done";
+                    boolean done = stepResults[owner.index()].status == StepStatus.SUCCEEDED;
+                    launchOutcome[k] = !done ? LaunchOutcome.FAILED
+                            : owner.producesOutput() ? LaunchOutcome.OUTPUT_WRITTEN : LaunchOutcome.DONE;
                 }
             } catch (Exception e) {
                 GuestflowException ge = e instanceof GuestflowException g ? g
                         : new GuestflowException(ErrorCode.OPERATION_FAILED, String.valueOf(e.getMessage()), e);
-                stepFailed(finishing, "FAILED", ge.code().name(), "after the launch: " + ge.getMessage());
-                launchOutcome[k] = "failed";
+                stepFailed(finishing, ge.code(), "after the launch: " + ge.getMessage());
+                launchOutcome[k] = LaunchOutcome.FAILED;
                 throw failure(finishing, ge.code(), e);
             }
             if (failed != null) {
@@ -308,18 +345,15 @@ final class PipelineRun {
             }
             Step s = current != null ? current : steps.get(Math.min(ran, steps.size() - 1));
             ErrorCode code = e instanceof GuestflowException ge ? ge.code() : ErrorCode.OPERATION_FAILED;
-            if (e instanceof JobRejectedException je) {
-                stepFailed(s, "REJECTED", "REJECTED", je.reason());
-            } else {
-                stepFailed(s, "FAILED", code.name(), e.getMessage());
-            }
+            stepFailed(s, e, code, e.getMessage());
             for (int i = 0; i < ran; i++) {
                 Step done = steps.get(i);
-                stepOutput[done.index()] = outputs[i];
+                StepResult r = stepResults[done.index()];
+                r.output = outputs[i];
                 // what a read step found stays true; what a writing step wrote is gone
-                stepStatus[done.index()] = done.access() == DiskAccess.READ ? "SUCCEEDED" : "DISCARDED";
+                r.status = done.access() == DiskAccess.READ ? StepStatus.SUCCEEDED : StepStatus.DISCARDED;
             }
-            launchOutcome[k] = launch.mode() == Mode.READ_ONLY ? "failed" : "discarded";
+            launchOutcome[k] = launch.mode() == Mode.READ_ONLY ? LaunchOutcome.FAILED : LaunchOutcome.DISCARDED;
             return failure(s, code, e);
         }
 
@@ -336,12 +370,8 @@ final class PipelineRun {
                 next.close();
                 Step s = next.current;
                 ErrorCode code = e instanceof GuestflowException ge ? ge.code() : ErrorCode.OPERATION_FAILED;
-                if (e instanceof JobRejectedException je) {
-                    stepFailed(s, "REJECTED", "REJECTED", je.reason());
-                } else {
-                    stepFailed(s, "FAILED", code.name(), String.valueOf(e.getMessage()));
-                }
-                launchOutcome[k + 1] = "failed";
+                stepFailed(s, e, code, String.valueOf(e.getMessage()));
+                launchOutcome[k + 1] = LaunchOutcome.FAILED;
                 throw failure(s, code, e);
             }
             handedOver = true;
