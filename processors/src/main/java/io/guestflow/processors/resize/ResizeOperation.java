@@ -7,6 +7,7 @@ import com.redhat.et.libguestfs.Partition;
 import com.redhat.et.libguestfs.StatVFS;
 import io.guestflow.processors.resize.DiskLayout.Content;
 import io.guestflow.processors.resize.DiskLayout.Part;
+import io.guestflow.processors.resize.ResizePlan.ExpandMethod;
 import io.guestflow.processors.resize.ResizePlan.Operation;
 import io.guestflow.processors.resize.ResizePlan.Target;
 import java.nio.ByteBuffer;
@@ -326,7 +327,7 @@ public final class ResizeOperation {
         for (Target t : plan.target()) {
             if (t.expandMethod() != null) {
                 grow(g, t.on(OUTPUT), t.expandMethod());
-                grown.add("partition " + t.number() + " (" + t.source() + " of the input): " + t.content().describe() + " grown with " + t.expandMethod());
+                grown.add("partition " + t.number() + " (" + t.source() + " of the input): " + t.content().describe() + " grown with " + t.expandMethod().label());
             }
         }
         if (options.expandContent() && !plan.lvExpansions().isEmpty()) {
@@ -335,7 +336,7 @@ public final class ResizeOperation {
                 g.lvresize_free(lv.device(), 100);
                 if (lv.expandMethod() != null) {
                     grow(g, lv.device(), lv.expandMethod());
-                    grown.add(lv.device() + ": LV grown to fill its VG, " + lv.content().describe() + " grown with " + lv.expandMethod());
+                    grown.add(lv.device() + ": LV grown to fill its VG, " + lv.content().describe() + " grown with " + lv.expandMethod().label());
                 } else {
                     grown.add(lv.device() + ": LV grown to fill its VG (" + lv.content().describe() + " left as is)");
                 }
@@ -344,40 +345,44 @@ public final class ResizeOperation {
         return grown;
     }
 
-    private static void grow(GuestFS g, String dev, String method) throws LibGuestFSException {
-        switch (method) {
-            case "pvresize" -> g.pvresize(dev);
-            case "resize2fs" -> {
-                try {
-                    g.resize2fs(dev);
-                } catch (LibGuestFSException e) {
-                    // resize2fs insists on a recent check when the filesystem was mounted since the last one
-                    LOG.debug("{}: resize2fs refused ({}); checking first", dev, e.getMessage());
-                    g.e2fsck_f(dev);
-                    g.resize2fs(dev);
-                }
-            }
-            case "ntfsresize" -> g.ntfsresize(dev);
-            case "xfs_growfs" -> mounted(g, dev, () -> g.xfs_growfs("/"));
-            case "btrfs-filesystem-resize" -> mounted(g, dev, () -> g.btrfs_filesystem_resize("/"));
-            case "mkswap" -> {
-                // the same UUID and label, so fstab entries keep working
-                String uuid = g.vfs_uuid(dev);
-                String label = g.vfs_label(dev);
-                Map<String, Object> opts = new HashMap<>();
-                if (!uuid.isEmpty()) {
-                    opts.put("uuid", uuid);
-                }
-                if (!label.isEmpty()) {
-                    opts.put("label", label);
-                }
-                g.mkswap(dev, opts);
-                String now = g.vfs_uuid(dev);
-                if (!now.equals(uuid)) {
-                    LOG.warn("{}: swap UUID changed from '{}' to '{}'", dev, uuid, now);
-                }
-            }
-            default -> throw new IllegalStateException("no grow method " + method);
+    private static void grow(GuestFS g, String dev, ExpandMethod method) throws LibGuestFSException {
+        Action grow = switch (method) {
+            case PVRESIZE -> () -> g.pvresize(dev);
+            case RESIZE2FS -> () -> resize2fs(g, dev);
+            case NTFSRESIZE -> () -> g.ntfsresize(dev);
+            case XFS_GROWFS -> () -> mounted(g, dev, () -> g.xfs_growfs("/"));
+            case BTRFS_FILESYSTEM_RESIZE -> () -> mounted(g, dev, () -> g.btrfs_filesystem_resize("/"));
+            case MKSWAP -> () -> mkswap(g, dev);
+        };
+        grow.run();
+    }
+
+    private static void resize2fs(GuestFS g, String dev) throws LibGuestFSException {
+        try {
+            g.resize2fs(dev);
+        } catch (LibGuestFSException e) {
+            // resize2fs insists on a recent check when the filesystem was mounted since the last one
+            LOG.debug("{}: resize2fs refused ({}); checking first", dev, e.getMessage());
+            g.e2fsck_f(dev);
+            g.resize2fs(dev);
+        }
+    }
+
+    /** A new swap signature with the same UUID and label, so fstab entries keep working. */
+    private static void mkswap(GuestFS g, String dev) throws LibGuestFSException {
+        String uuid = g.vfs_uuid(dev);
+        String label = g.vfs_label(dev);
+        Map<String, Object> opts = new HashMap<>();
+        if (!uuid.isEmpty()) {
+            opts.put("uuid", uuid);
+        }
+        if (!label.isEmpty()) {
+            opts.put("label", label);
+        }
+        g.mkswap(dev, opts);
+        String now = g.vfs_uuid(dev);
+        if (!now.equals(uuid)) {
+            LOG.warn("{}: swap UUID changed from '{}' to '{}'", dev, uuid, now);
         }
     }
 

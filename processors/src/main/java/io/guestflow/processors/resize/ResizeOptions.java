@@ -25,8 +25,29 @@ import java.util.Set;
  * @param dryRun          compute and return the plan only; nothing is written
  */
 public record ResizeOptions(String size, String expand, List<String> resizes, String shrink, List<String> deletes,
-                            List<String> ignores, List<String> lvExpands, boolean expandContent, String alignFirst,
+                            List<String> ignores, List<String> lvExpands, boolean expandContent, AlignFirst alignFirst,
                             long alignment, boolean extraPartition, String outputFormat, boolean dryRun) {
+
+    /** Whether the first partition moves to the alignment boundary ({@code --align-first}). */
+    public enum AlignFirst {
+        /** only where virt-resize knows how to fix the boot loader: a lone bootable NTFS partition */
+        AUTO,
+        NEVER,
+        ALWAYS;
+
+        /** The option's text ({@code auto}, {@code never}, {@code always}); null = auto. */
+        static AlignFirst parse(String text) {
+            if (text == null) {
+                return AUTO;
+            }
+            for (AlignFirst a : values()) {
+                if (a.name().toLowerCase(java.util.Locale.ROOT).equals(text)) {
+                    return a;
+                }
+            }
+            throw new IllegalArgumentException("option 'alignFirst' must be auto, never or always");
+        }
+    }
 
     /** Formats qemu-img can create an output disk in. */
     public static final Set<String> OUTPUT_FORMATS = Set.of("raw", "qcow2", "vmdk", "vdi", "vhdx", "vpc");
@@ -62,12 +83,7 @@ public record ResizeOptions(String size, String expand, List<String> resizes, St
                 throw new IllegalArgumentException("option 'resize': cannot parse size field in '" + r + "'");
             }
         }
-        String alignFirst = text(o, "alignFirst");
-        if (alignFirst == null) {
-            alignFirst = "auto";
-        } else if (!Set.of("auto", "never", "always").contains(alignFirst)) {
-            throw new IllegalArgumentException("option 'alignFirst' must be auto, never or always");
-        }
+        AlignFirst alignFirst = AlignFirst.parse(text(o, "alignFirst"));
         long alignment = 128;
         JsonNode a = o.get("alignment");
         if (a != null) {

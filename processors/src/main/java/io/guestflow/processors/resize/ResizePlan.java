@@ -1,6 +1,7 @@
 package io.guestflow.processors.resize;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.List;
 
 /**
@@ -18,6 +19,27 @@ public record ResizePlan(String partitionTable, int sectorSize, long inputSize, 
     /** What happens to a source partition. */
     public enum Operation { COPY, RESIZE, IGNORE, EXTRA }
 
+    /** How content is grown to fill its resized partition or LV; {@code label} is virt-resize's name for it. */
+    public enum ExpandMethod {
+        PVRESIZE("pvresize"),
+        RESIZE2FS("resize2fs"),
+        NTFSRESIZE("ntfsresize"),
+        XFS_GROWFS("xfs_growfs"),
+        BTRFS_FILESYSTEM_RESIZE("btrfs-filesystem-resize"),
+        MKSWAP("mkswap");
+
+        private final String label;
+
+        ExpandMethod(String label) {
+            this.label = label;
+        }
+
+        @JsonValue
+        public String label() {
+            return label;
+        }
+    }
+
     /**
      * One partition of the output, positions in sectors (inclusive end).
      *
@@ -29,7 +51,7 @@ public record ResizePlan(String partitionTable, int sectorSize, long inputSize, 
     public record Target(int number, String source, Operation operation, long startSector, long endSector,
                          long size, boolean bootable, Integer mbrId, String gptType, String gptGuid,
                          Long gptAttributes, String name, DiskLayout.Content content, long copyBytes,
-                         String expandMethod) {
+                         ExpandMethod expandMethod) {
 
         /** The device of this partition on a disk, e.g. {@code /dev/sdb2}. */
         public String on(String disk) {
@@ -39,6 +61,6 @@ public record ResizePlan(String partitionTable, int sectorSize, long inputSize, 
 
     /** An LV grown to fill its VG; {@code expandMethod} null when its content cannot be grown. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record LvExpansion(String device, DiskLayout.Content content, String expandMethod) {
+    public record LvExpansion(String device, DiskLayout.Content content, ExpandMethod expandMethod) {
     }
 }

@@ -3,6 +3,7 @@ package io.guestflow.processors.resize;
 import io.guestflow.processors.resize.DiskLayout.Content;
 import io.guestflow.processors.resize.DiskLayout.Kind;
 import io.guestflow.processors.resize.DiskLayout.Part;
+import io.guestflow.processors.resize.ResizePlan.ExpandMethod;
 import io.guestflow.processors.resize.ResizePlan.Operation;
 import io.guestflow.processors.resize.ResizePlan.Target;
 import java.util.ArrayList;
@@ -224,18 +225,18 @@ public final class ResizePlanner {
     }
 
     /** The method virt-resize uses to grow this content; null when it cannot (or must not) be grown. */
-    String expandMethod(Content c) {
+    ExpandMethod expandMethod(Content c) {
         if (!options.expandContent()) {
             return null;
         }
         return switch (c.kind()) {
-            case PHYSICAL_VOLUME -> "pvresize";
-            case SWAP -> "mkswap";
+            case PHYSICAL_VOLUME -> ExpandMethod.PVRESIZE;
+            case SWAP -> ExpandMethod.MKSWAP;
             case FILESYSTEM -> switch (c.fsType()) {
-                case "ext2", "ext3", "ext4" -> "resize2fs";
-                case "xfs" -> growableFs.contains("xfs") ? "xfs_growfs" : null;
-                case "btrfs" -> growableFs.contains("btrfs") ? "btrfs-filesystem-resize" : null;
-                case "ntfs" -> growableFs.contains("ntfs") ? "ntfsresize" : null;
+                case "ext2", "ext3", "ext4" -> ExpandMethod.RESIZE2FS;
+                case "xfs" -> growableFs.contains("xfs") ? ExpandMethod.XFS_GROWFS : null;
+                case "btrfs" -> growableFs.contains("btrfs") ? ExpandMethod.BTRFS_FILESYSTEM_RESIZE : null;
+                case "ntfs" -> growableFs.contains("ntfs") ? ExpandMethod.NTFSRESIZE : null;
                 default -> null;
             };
             case UNKNOWN, EXTENDED -> null;
@@ -274,9 +275,9 @@ public final class ResizePlanner {
      */
     private boolean alignFirst() {
         return switch (options.alignFirst()) {
-            case "always" -> true;
-            case "never" -> false;
-            default -> {
+            case ALWAYS -> true;
+            case NEVER -> false;
+            case AUTO -> {
                 List<Part> ps = disk.partitions();
                 if (ps.size() != 1) {
                     yield false;
@@ -318,7 +319,7 @@ public final class ResizePlanner {
                 next = roundUp(endExclusive, a);
                 copyBytes = s.op == Operation.IGNORE ? 0 : p.size();
             }
-            String method = s.op == Operation.RESIZE ? expandMethod(p.content()) : null;
+            ExpandMethod method = s.op == Operation.RESIZE ? expandMethod(p.content()) : null;
             out.add(new Target(number++, p.device(), s.op, start, end, (end - start + 1) * ss, p.bootable(), p.mbrId(),
                     p.gptType(), p.gptGuid(), p.gptAttributes(), p.name(), p.content(), copyBytes, method));
             start = next;

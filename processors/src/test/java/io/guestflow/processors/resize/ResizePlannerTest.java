@@ -48,7 +48,10 @@ class ResizePlannerTest {
         assertThat(t2.startSector()).isEqualTo(65664); // next 128-sector boundary
         assertThat(t2.endSector()).isEqualTo(388863); // resized: up to a boundary
         assertThat(t2.size()).isEqualTo(165478400); // virt-resize's size for this disk
-        assertThat(t2.expandMethod()).isEqualTo("resize2fs");
+        assertThat(t2.expandMethod()).isEqualTo(ResizePlan.ExpandMethod.RESIZE2FS);
+        // virt-resize's name for it in the plan's JSON
+        assertThat(new ObjectMapper().valueToTree(p).path("target").get(1).path("expandMethod").asText())
+                .isEqualTo("resize2fs");
         assertThat(p.surplus()).isZero();
         assertThat(p.target()).hasSize(2);
     }
@@ -123,7 +126,7 @@ class ResizePlannerTest {
                         Content.filesystem("xfs", 500 * MIB))), List.of());
         assertThatThrownBy(() -> plan(xfs, "{\"expand\":\"/dev/sda1\"}", 600 * MIB)).hasMessageContaining("xfs");
         assertThat(new ResizePlanner(xfs, options("{\"expand\":\"/dev/sda1\"}"), 600 * MIB, Set.of("xfs")).plan()
-                .target().get(0).expandMethod()).isEqualTo("xfs_growfs");
+                .target().get(0).expandMethod()).isEqualTo(ResizePlan.ExpandMethod.XFS_GROWFS);
     }
 
     @Test
