@@ -53,6 +53,11 @@ public final class BatchInspection {
     public record RunAlone(String reason) implements Outcome {
     }
 
+    /** Why a guest is kept out of the batch, found while collecting; {@code text} is what it is told. */
+    private record AloneReason(Cause cause, String text) {
+        enum Cause { SOFTWARE_RAID, NTFS, UNATTRIBUTED_PV }
+    }
+
     /** Told each guest's outcome as soon as it is known, once per guest. */
     @FunctionalInterface
     public interface Listener {
@@ -63,7 +68,7 @@ public final class BatchInspection {
     private final List<Guest> guests;
     private final List<GuestDisks> disks = new ArrayList<>();
     private final List<Set<String>> identities = new ArrayList<>();
-    private final List<List<String>> aloneBecause = new ArrayList<>();
+    private final List<List<AloneReason>> aloneBecause = new ArrayList<>();
     private final List<Set<String>> volumeGroups = new ArrayList<>();
 
     private BatchInspection(GuestFS g, List<Guest> guests) {
@@ -126,7 +131,8 @@ public final class BatchInspection {
                     fstab.addAll(fstabSpecs(root));
                 }
             }
-            facts.add(new GuestFacts(disks.get(i), identities.get(i), fstab, aloneBecause.get(i)));
+            facts.add(new GuestFacts(disks.get(i), identities.get(i), fstab,
+                    aloneBecause.get(i).stream().map(AloneReason::text).toList()));
         }
         Map<Integer, String> alone = CollisionDetector.mustRunAlone(facts);
 
@@ -187,10 +193,10 @@ public final class BatchInspection {
                     identities.get(owner).add(pv);
                     pvOwners.put(pv, owner);
                 }
-                case "linux_raid_member" -> aloneBecause.get(owner).add("software RAID member " + dev
-                        + ": arrays are numbered by the appliance");
-                case "ntfs" -> aloneBecause.get(owner).add("NTFS on " + dev
-                        + ": Windows drive letters are matched by disk signature across all disks");
+                case "linux_raid_member" -> aloneBecause.get(owner).add(new AloneReason(AloneReason.Cause.SOFTWARE_RAID,
+                        "software RAID member " + dev + ": arrays are numbered by the appliance"));
+                case "ntfs" -> aloneBecause.get(owner).add(new AloneReason(AloneReason.Cause.NTFS, "NTFS on " + dev
+                        + ": Windows drive letters are matched by disk signature across all disks"));
                 default -> addFilesystemIdentities(owner, tags);
             }
             if (tags.containsKey("PART_ENTRY_UUID")) {
@@ -241,8 +247,8 @@ public final class BatchInspection {
         }
         pvOwners.forEach((pv, owner) -> {
             if (!attributedPvs.contains(pv)) {
-                aloneBecause.get(owner).add("LVM physical volume " + pv.substring(3)
-                        + " belongs to a volume group that cannot be told apart from another guest's");
+                aloneBecause.get(owner).add(new AloneReason(AloneReason.Cause.UNATTRIBUTED_PV, "LVM physical volume "
+                        + pv.substring(3) + " belongs to a volume group that cannot be told apart from another guest's"));
             }
         });
         for (String lv : g.lvs()) {
@@ -288,7 +294,7 @@ public final class BatchInspection {
     }
 
     private boolean pvGuestsAlone() {
-        return aloneBecause.stream().anyMatch(r -> r.stream().anyMatch(s -> s.startsWith("LVM physical volume")));
+        return aloneBecause.stream().anyMatch(r -> r.stream().anyMatch(a -> a.cause() == AloneReason.Cause.UNATTRIBUTED_PV));
     }
 
     /** The device field of every line of the root's /etc/fstab, read through a read-only mount. */
