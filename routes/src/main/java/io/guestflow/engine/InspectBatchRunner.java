@@ -172,10 +172,10 @@ final class InspectBatchRunner {
                     Queued q = sharing.get(i);
                     if (outcome instanceof BatchInspection.Inspected done) {
                         Instant end = Instant.now();
-                        publish(sink, new JobResult(q.job().jobId(), q.job().type(), JobResult.Status.SUCCEEDED,
-                                q.job().labels(), new JobResult.Timings(q.queuedAt(), q.receivedAt(), launchStartedAt,
-                                end, Instant.now(), h.launchMillis(), (System.nanoTime() - runStart) / 1_000_000),
-                                done.report(), null, 1, config.instanceId(), JobResult.Batch.shared(n)));
+                        publish(sink, JobResult.succeeded(q.job(), new JobResult.Timings(q.queuedAt(),
+                                q.receivedAt(), launchStartedAt, end, Instant.now(), h.launchMillis(),
+                                (System.nanoTime() - runStart) / 1_000_000), done.report(), 1, config.instanceId())
+                                .withBatch(JobResult.Batch.shared(n)));
                     } else {
                         alone.put(q, ((BatchInspection.RunAlone) outcome).reason());
                     }

@@ -277,9 +277,8 @@ final class JobFlow {
                         }
                         if (it.kind == Kind.REJECT) {
                             events.lifecycle(it.jobId, "rejected", Map.of("reason", it.reason));
-                            JobResult r = new JobResult(it.jobId, null, JobResult.Status.REJECTED, null,
-                                    JobResult.Timings.notRun(it.queuedAt(), it.receivedAt), null,
-                                    new JobResult.Error("REJECTED", it.reason, false), 0, config.instanceId());
+                            JobResult r = JobResult.invalid(it.jobId, JobResult.Timings.notRun(it.queuedAt(),
+                                    it.receivedAt), it.reason, config.instanceId());
                             fates[i] = publish(r, mine, false) ? Fate.DONE : Fate.RETRY;
                         } else {
                             events.lifecycle(it.jobId, "accepted", Map.of("type", it.job.type(), "disks",

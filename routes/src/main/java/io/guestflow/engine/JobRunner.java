@@ -53,71 +53,91 @@ public final class JobRunner {
     }
 
     private JobResult runLogged(Job job, Instant queuedAt, Instant receivedAt) {
-        JobOperation op = registry.get(job.type());
-        // debug messages and trace are published when the job asks or the configuration turned them on
-        boolean debugEvents = job.debug() || config.pool().verbose() || config.pool().trace();
-        Duration backoff = config.retryBackoff();
-        for (int attempt = 1; ; attempt++) {
-            JobExecutor.Attempt tried = new JobExecutor.Attempt();
-            int attemptNo = attempt;
+        return new Execution(job, queuedAt, receivedAt).run();
+    }
+
+    /** One job's attempts; each one's timings are kept for the result of the last. */
+    private final class Execution {
+        private final Job job;
+        private final Instant queuedAt;
+        private final Instant receivedAt;
+        private final JobOperation op;
+        /** debug messages and trace are published when the job asks or the configuration turned them on */
+        private final boolean debugEvents;
+        private JobExecutor.Attempt tried;
+
+        Execution(Job job, Instant queuedAt, Instant receivedAt) {
+            this.job = job;
+            this.queuedAt = queuedAt;
+            this.receivedAt = receivedAt;
+            this.op = registry.get(job.type());
+            this.debugEvents = job.debug() || config.pool().verbose() || config.pool().trace();
+        }
+
+        JobResult run() {
+            return new Retries(config.maxAttempts(), config.retryBackoff()).run(this::attempt, this::retrying,
+                    this::gaveUp);
+        }
+
+        /** A result, or the appliance failure that ended the attempt (thrown, for {@link Retries}). */
+        private JobResult attempt(int attempt) {
+            tried = new JobExecutor.Attempt();
             try {
                 if (!op.launches()) {
                     // no appliance to wait for: the job starts now (an execution, as the fault suite counts them)
-                    events.lifecycle(job.jobId(), "started", Map.of("attempt", attemptNo, "launches", 0));
+                    events.lifecycle(job.jobId(), "started", Map.of("attempt", attempt, "launches", 0));
                 }
                 Object output = JobExecutor.execute(pool, op, job, e -> events.libguestfs(job.jobId(), e, debugEvents),
-                        h -> events.lifecycle(job.jobId(), "started", Map.of("attempt", attemptNo,
+                        h -> events.lifecycle(job.jobId(), "started", Map.of("attempt", attempt,
                                 "launchMillis", h.launchMillis(), "qemuPid", h.pid())),
                         tried, config.outputMode());
-                return new JobResult(job.jobId(), job.type(), JobResult.Status.SUCCEEDED, job.labels(),
-                        new JobResult.Timings(queuedAt, receivedAt, tried.launchStartedAt(), tried.runEndedAt(),
-                                Instant.now(), tried.launchMillis() < 0 ? null : tried.launchMillis(), tried.runMillis()),
-                        output, null, attempt, config.instanceId());
+                return JobResult.succeeded(job, new JobResult.Timings(queuedAt, receivedAt, tried.launchStartedAt(),
+                                tried.runEndedAt(), Instant.now(), tried.launchMillis() < 0 ? null : tried.launchMillis(),
+                                tried.runMillis()), output, attempt, config.instanceId());
             } catch (JobRejectedException e) {
                 // options that only the operation's preparation could judge (e.g. not enough temporary space)
-                return new JobResult(job.jobId(), job.type(), JobResult.Status.REJECTED, job.labels(),
-                        JobResult.Timings.notRun(queuedAt, receivedAt), null,
-                        new JobResult.Error("REJECTED", e.reason(), false), attempt, config.instanceId());
+                return JobResult.rejected(job, JobResult.Timings.notRun(queuedAt, receivedAt), null,
+                        JobResult.Error.rejection(e.reason()), attempt, config.instanceId());
             } catch (GuestflowException e) {
                 if (e.code() == ErrorCode.POOL_CLOSED) {
                     // the engine is stopping, or the job's claim was lost: no result, no commit; the job runs
                     // again (here after a restart, or on whoever claims it). What it left goes now.
                     sweepAfterFailure(job);
-                    throw e;
                 }
-                boolean retry = e.retryable() && attempt < config.maxAttempts();
-                if (retry) {
-                    LOG.warn("job {}: attempt {} failed ({}); retrying in {} ms", job.jobId(), attempt,
-                            Secrets.redact(e.toString()), backoff.toMillis());
-                    sweepAfterFailure(job);
-                    events.lifecycle(job.jobId(), "retrying", Map.of("attempt", attempt, "code", e.code().name(),
-                            "message", e.getMessage(), "backoffMillis", backoff.toMillis()));
-                    sleep(backoff);
-                    backoff = backoff.multipliedBy(2);
-                    continue;
-                }
-                JobResult.Status status = BAD_INPUT.contains(e.code()) ? JobResult.Status.REJECTED : JobResult.Status.FAILED;
-                if (status == JobResult.Status.FAILED) {
-                    sweepAfterFailure(job);
-                }
-                long launchMs = tried.launchMillis();
-                long runMs = tried.runMillis();
-                return new JobResult(job.jobId(), job.type(), status, job.labels(),
-                        new JobResult.Timings(queuedAt, receivedAt, tried.launchStartedAt(), null, Instant.now(),
-                                launchMs < 0 ? null : launchMs, runMs < 0 ? null : runMs),
-                        // a pipeline's earlier steps: what they did stays reported
-                        e instanceof FailedWithOutputException f ? f.output() : null,
-                        new JobResult.Error(e.code().name(), e.getMessage(), e.retryable()), attempt,
-                        config.instanceId());
+                throw e;
             } catch (RuntimeException e) {
                 // a defect, not the job's input: the job fails with the reason (never a consumer stopped by it)
                 LOG.error("job {}: unexpected error: {}", job.jobId(), Secrets.redact(e.toString()));
                 LOG.debug("job {}: unexpected error", job.jobId(), e);
-                return new JobResult(job.jobId(), job.type(), JobResult.Status.FAILED, job.labels(),
-                        new JobResult.Timings(queuedAt, receivedAt, tried.launchStartedAt(), null, Instant.now(), null, null),
-                        null, new JobResult.Error(ErrorCode.OPERATION_FAILED.name(), "internal error: " + e, false),
+                return JobResult.failed(job, new JobResult.Timings(queuedAt, receivedAt, tried.launchStartedAt(), null,
+                                Instant.now(), null, null), null,
+                        new JobResult.Error(ErrorCode.OPERATION_FAILED.name(), "internal error: " + e, false),
                         attempt, config.instanceId());
             }
+        }
+
+        private void retrying(int attempt, GuestflowException e, Duration backoff) {
+            LOG.warn("job {}: attempt {} failed ({}); retrying in {} ms", job.jobId(), attempt,
+                    Secrets.redact(e.toString()), backoff.toMillis());
+            sweepAfterFailure(job);
+            events.lifecycle(job.jobId(), "retrying", Map.of("attempt", attempt, "code", e.code().name(),
+                    "message", e.getMessage(), "backoffMillis", backoff.toMillis()));
+        }
+
+        /** Disk problems found before launch are the job's bad input (REJECTED); the rest FAILED. */
+        private JobResult gaveUp(int attempt, GuestflowException e) {
+            long launchMs = tried.launchMillis();
+            long runMs = tried.runMillis();
+            JobResult.Timings timings = new JobResult.Timings(queuedAt, receivedAt, tried.launchStartedAt(), null,
+                    Instant.now(), launchMs < 0 ? null : launchMs, runMs < 0 ? null : runMs);
+            // a pipeline's earlier steps: what they did stays reported
+            Object output = e instanceof FailedWithOutputException f ? f.output() : null;
+            JobResult.Error error = new JobResult.Error(e.code().name(), e.getMessage(), e.retryable());
+            if (BAD_INPUT.contains(e.code())) {
+                return JobResult.rejected(job, timings, output, error, attempt, config.instanceId());
+            }
+            sweepAfterFailure(job);
+            return JobResult.failed(job, timings, output, error, attempt, config.instanceId());
         }
     }
 
@@ -125,14 +145,5 @@ public final class JobRunner {
     private void sweepAfterFailure(Job job) {
         Path outDir = job.output() == null ? null : Path.of(Drive.parseUri(job.output().uri())).getParent();
         TempArtifacts.sweep(outDir, Engine.tmpDirs(config));
-    }
-
-    private static void sleep(Duration d) {
-        try {
-            Thread.sleep(d.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new GuestflowException(ErrorCode.POOL_CLOSED, "interrupted while waiting to retry");
-        }
     }
 }

@@ -22,9 +22,27 @@ public record JobResult(String jobId, String type, Status status, Map<String, St
 
     public enum Status { SUCCEEDED, FAILED, REJECTED }
 
-    public JobResult(String jobId, String type, Status status, Map<String, String> labels, Timings timings,
-                     Object output, Error error, int attempts, String engine) {
-        this(jobId, type, status, labels, timings, output, error, attempts, engine, null);
+    /** The job's operation ran to the end: its output. */
+    public static JobResult succeeded(Job job, Timings timings, Object output, int attempts, String engine) {
+        return new JobResult(job.jobId(), job.type(), Status.SUCCEEDED, job.labels(), timings, output, null, attempts,
+                engine, null);
+    }
+
+    /** The job failed; {@code output} is what it did before (a pipeline's earlier steps), or null. */
+    public static JobResult failed(Job job, Timings timings, Object output, Error error, int attempts, String engine) {
+        return new JobResult(job.jobId(), job.type(), Status.FAILED, job.labels(), timings, output, error, attempts,
+                engine, null);
+    }
+
+    /** The job's input is bad (found by its operation or at its disks); {@code output} as for {@link #failed}. */
+    public static JobResult rejected(Job job, Timings timings, Object output, Error error, int attempts, String engine) {
+        return new JobResult(job.jobId(), job.type(), Status.REJECTED, job.labels(), timings, output, error, attempts,
+                engine, null);
+    }
+
+    /** A job that could not be read or validated: no type, labels or attempt, only why. */
+    public static JobResult invalid(String jobId, Timings timings, String reason, String engine) {
+        return new JobResult(jobId, null, Status.REJECTED, null, timings, null, Error.rejection(reason), 0, engine, null);
     }
 
     public JobResult withBatch(Batch b) {
@@ -57,5 +75,9 @@ public record JobResult(String jobId, String type, Status status, Map<String, St
     }
 
     public record Error(String code, String message, boolean retryable) {
+        /** The error of a rejected job: code {@code REJECTED}, never retryable. */
+        public static Error rejection(String reason) {
+            return new Error("REJECTED", reason, false);
+        }
     }
 }
