@@ -1,6 +1,7 @@
 package io.guestflow.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.guestflow.engine.Lifecycle;
 import java.io.PrintStream;
 
 /**
@@ -28,8 +29,8 @@ final class ProgressDisplay {
         String type = e.path("type").asText();
         JsonNode d = e.path("data");
         String time = e.path("time").asText();
-        if (type.startsWith("io.guestflow.job.")) {
-            line("[" + time + "] " + type.substring("io.guestflow.job.".length()) + " " + d);
+        if (type.startsWith(Lifecycle.TYPE_PREFIX)) {
+            line("[" + time + "] " + type.substring(Lifecycle.TYPE_PREFIX.length()) + " " + d);
         } else if (type.endsWith(".progress")) {
             progress(time, d.path("step").asText("working"), d.path("percent").asDouble());
         } else if (type.endsWith(".warning")) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.guestflow.engine.Engine;
 import io.guestflow.engine.EngineConfig;
+import io.guestflow.engine.Lifecycle;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -232,7 +233,7 @@ public final class SubmitCommand implements Callable<Integer> {
                 if (r.topic().equals(cfg.topics().log())) {
                     display.event(v);
                     // a rerun follows the results from now on: a refused rerun would otherwise wait forever
-                    if (rerun && v.path("type").asText().equals("io.guestflow.job.skipped")) {
+                    if (rerun && v.path("type").asText().equals(Lifecycle.SKIPPED.type())) {
                         display.done();
                         System.err.println("guestflow: job " + id + " not run: " + v.path("data").path("reason").asText());
                         return ExitCodes.FAILED;

@@ -51,9 +51,9 @@ public final class EventPublisher {
         this.metrics = metrics;
     }
 
-    /** A job lifecycle event: accepted, started, progress, succeeded, failed, retrying, rejected, skipped. */
-    public void lifecycle(String jobId, String what, Map<String, ?> data) {
-        publish(jobId, "io.guestflow.job." + what, json.valueToTree(data));
+    /** A job lifecycle event. */
+    public void lifecycle(String jobId, Lifecycle what, Map<String, ?> data) {
+        publish(jobId, what.type(), json.valueToTree(data));
     }
 
     /**
@@ -124,7 +124,7 @@ public final class EventPublisher {
         env.set("data", Secrets.redact((com.fasterxml.jackson.databind.JsonNode) json.valueToTree(data)));
         try {
             byte[] bytes = json.writeValueAsString(env).getBytes(StandardCharsets.UTF_8);
-            String kind = type.startsWith("io.guestflow.job.") ? "lifecycle" : "libguestfs";
+            String kind = type.startsWith(Lifecycle.TYPE_PREFIX) ? "lifecycle" : "libguestfs";
             producer.send(new ProducerRecord<>(topic, jobId, bytes), (md, ex) -> {
                 if (ex != null) {
                     LOG.warn("cannot publish event {} of job {}: {}", type, jobId, ex.getMessage());

@@ -163,7 +163,7 @@ final class InspectBatchRunner {
             metrics.sharedLaunch(n, h.launchMillis());
             long runStart = System.nanoTime();
             for (Queued q : sharing) {
-                events.lifecycle(q.job().jobId(), "started", Map.of("attempt", 1, "launchMillis", h.launchMillis(),
+                events.lifecycle(q.job().jobId(), Lifecycle.STARTED, Map.of("attempt", 1, "launchMillis", h.launchMillis(),
                         "qemuPid", h.pid(), "batchGuests", n));
             }
             try (Watchdog.Deadline ignored = pool.watchdog().arm(h, deadline)) {

@@ -257,13 +257,13 @@ final class JobFlow {
                     case SKIP -> {
                         LOG.info("job {} not run: {}", it.jobId, it.reason);
                         metrics.jobSkipped();
-                        events.lifecycle(it.jobId, "skipped", Map.of("reason", it.reason));
+                        events.lifecycle(it.jobId, Lifecycle.SKIPPED, Map.of("reason", it.reason));
                         fates[i] = Fate.DONE;
                     }
                     case REJECT_EVENT_ONLY -> {
                         LOG.warn("invalid message for job {}, which already has a result; result kept: {}", it.jobId,
                                 Secrets.redact(it.reason));
-                        events.lifecycle(it.jobId, "rejected", Map.of("reason", it.reason));
+                        events.lifecycle(it.jobId, Lifecycle.REJECTED, Map.of("reason", it.reason));
                         fates[i] = Fate.DONE;
                     }
                     case REJECT, RUN -> {
@@ -276,12 +276,12 @@ final class JobFlow {
                             continue;
                         }
                         if (it.kind == Kind.REJECT) {
-                            events.lifecycle(it.jobId, "rejected", Map.of("reason", it.reason));
+                            events.lifecycle(it.jobId, Lifecycle.REJECTED, Map.of("reason", it.reason));
                             JobResult r = JobResult.invalid(it.jobId, JobResult.Timings.notRun(it.queuedAt(),
                                     it.receivedAt), it.reason, config.instanceId());
                             fates[i] = publish(r, mine, false) ? Fate.DONE : Fate.RETRY;
                         } else {
-                            events.lifecycle(it.jobId, "accepted", Map.of("type", it.job.type(), "disks",
+                            events.lifecycle(it.jobId, Lifecycle.ACCEPTED, Map.of("type", it.job.type(), "disks",
                                     it.job.disks().size(), "timeoutSeconds", it.job.timeoutSeconds()));
                             accepted.add(new InspectBatchCollector.Queued(it.job, it.queuedAt(), it.receivedAt));
                             indexOf.put(it.jobId, i);
@@ -523,8 +523,8 @@ final class JobFlow {
         results.record(r.jobId(), ResultIndex.Outcome.of(r.status().name(), retryable));
         metrics.jobFinished(r);
         switch (r.status()) {
-            case SUCCEEDED -> events.lifecycle(r.jobId(), "succeeded", Map.of("attempts", r.attempts()));
-            case FAILED -> events.lifecycle(r.jobId(), "failed", Map.of("code", r.error().code(), "message", r.error().message()));
+            case SUCCEEDED -> events.lifecycle(r.jobId(), Lifecycle.SUCCEEDED, Map.of("attempts", r.attempts()));
+            case FAILED -> events.lifecycle(r.jobId(), Lifecycle.FAILED, Map.of("code", r.error().code(), "message", r.error().message()));
             case REJECTED -> { }
             default -> throw new IllegalStateException();
         }
@@ -538,7 +538,7 @@ final class JobFlow {
             LOG.warn("job {} given up without a result: {}; it runs again", jobId, Secrets.redact(why));
         }
         metrics.jobAbandoned();
-        events.lifecycle(jobId, "abandoned", Map.of("reason", why));
+        events.lifecycle(jobId, Lifecycle.ABANDONED, Map.of("reason", why));
     }
 
     private void deadLetter(Item it) throws Exception {

@@ -85,10 +85,10 @@ public final class JobRunner {
             try {
                 if (!op.launches()) {
                     // no appliance to wait for: the job starts now (an execution, as the fault suite counts them)
-                    events.lifecycle(job.jobId(), "started", Map.of("attempt", attempt, "launches", 0));
+                    events.lifecycle(job.jobId(), Lifecycle.STARTED, Map.of("attempt", attempt, "launches", 0));
                 }
                 Object output = JobExecutor.execute(pool, op, job, e -> events.libguestfs(job.jobId(), e, debugEvents),
-                        h -> events.lifecycle(job.jobId(), "started", Map.of("attempt", attempt,
+                        h -> events.lifecycle(job.jobId(), Lifecycle.STARTED, Map.of("attempt", attempt,
                                 "launchMillis", h.launchMillis(), "qemuPid", h.pid())),
                         tried, config.outputMode());
                 return JobResult.succeeded(job, new JobResult.Timings(queuedAt, receivedAt, tried.launchStartedAt(),
@@ -120,7 +120,7 @@ public final class JobRunner {
             LOG.warn("job {}: attempt {} failed ({}); retrying in {} ms", job.jobId(), attempt,
                     Secrets.redact(e.toString()), backoff.toMillis());
             sweepAfterFailure(job);
-            events.lifecycle(job.jobId(), "retrying", Map.of("attempt", attempt, "code", e.code().name(),
+            events.lifecycle(job.jobId(), Lifecycle.RETRYING, Map.of("attempt", attempt, "code", e.code().name(),
                     "message", e.getMessage(), "backoffMillis", backoff.toMillis()));
         }
 

@@ -55,7 +55,7 @@ class EventPublisherTest {
     /** One redaction for every event: a rejection's reason, a trace line with an http drive's path. */
     @Test
     void secretsNeverLeaveInAnEvent() throws Exception {
-        events.lifecycle("j1", "rejected", java.util.Map.of("reason",
+        events.lifecycle("j1", Lifecycle.REJECTED, java.util.Map.of("reason",
                 "disk https://admin:p@ss@cdn.example/d.img?token=abc is remote"));
         events.libguestfs("j1", new GuestEvent("j1", Kind.TRACE, "add_drive_opts \"/d.img?X-Amz-Signature=abc\"", 0, 0), true);
         for (var r : producer.history()) {
