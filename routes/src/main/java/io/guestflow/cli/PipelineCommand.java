@@ -3,9 +3,9 @@ package io.guestflow.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.guestflow.processors.JobOperations;
 import io.guestflow.processors.job.FailedWithOutputException;
 import io.guestflow.processors.job.Job;
-import io.guestflow.processors.job.OperationRegistry;
 import io.guestflow.processors.pipeline.PipelineJobOperation;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -71,7 +71,7 @@ public final class PipelineCommand implements Callable<Integer> {
         }
         ObjectNode options = LocalJob.options();
         options.set("steps", parsed);
-        PipelineJobOperation op = (PipelineJobOperation) OperationRegistry.defaults(allowHostScripts).get("pipeline");
+        PipelineJobOperation op = (PipelineJobOperation) JobOperations.defaults(allowHostScripts).get("pipeline");
         Job job = LocalJob.job(op.type(), disks, format, output == null ? null : new Job.Output(output, null, overwrite), options,
                 timeoutSeconds);
         if (planOnly) {

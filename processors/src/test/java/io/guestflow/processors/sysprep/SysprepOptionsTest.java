@@ -93,7 +93,7 @@ class SysprepOptionsTest {
     @Test
     void theDocumentedExampleJobIsValid() throws Exception {
         byte[] raw = java.nio.file.Files.readAllBytes(java.nio.file.Path.of("../config/examples/sysprep.json"));
-        var registry = io.guestflow.processors.job.OperationRegistry.defaults();
+        var registry = io.guestflow.processors.JobOperations.defaults();
         var job = new io.guestflow.processors.job.JobParser(registry).parse(raw);
         registry.get("sysprep").validate(job);
         SysprepOptions o = SysprepOptions.parse(job.jobId(), job.options(), false);
