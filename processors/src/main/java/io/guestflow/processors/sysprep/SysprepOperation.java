@@ -28,6 +28,11 @@ public interface SysprepOperation {
         return 0;
     }
 
+    /** The job options this operation reads (with their flags and checks); none by default. */
+    default java.util.List<OperationOption> options() {
+        return java.util.List.of();
+    }
+
     /** Null when the operation applies to this guest, otherwise why it is skipped. */
     default String skipReason(SysprepContext ctx) {
         return null;
