@@ -31,6 +31,9 @@ public final class SysprepCommand implements Callable<Integer> {
     @Mixin
     GuestflowCli.Common common = new GuestflowCli.Common();
 
+    @Mixin
+    JobOptions jobOptions = new JobOptions(1800);
+
     @Spec
     CommandSpec spec;
 
@@ -72,12 +75,6 @@ public final class SysprepCommand implements Callable<Integer> {
 
     @Option(names = "--allow-host-scripts", description = "Let --script run commands on this host as the current user.")
     boolean allowHostScripts;
-
-    @Option(names = "--format", description = "Format of the disks (raw, qcow2, ...); detected when omitted.")
-    String format;
-
-    @Option(names = "--timeout", defaultValue = "1800", description = "Deadline in seconds. Default: ${DEFAULT-VALUE}.")
-    long timeoutSeconds;
 
     @Parameters(arity = "0..*", paramLabel = "DISK", description = "Image files of the guest.")
     List<String> disks = new ArrayList<>();
@@ -130,7 +127,7 @@ public final class SysprepCommand implements Callable<Integer> {
             scripts.forEach(o.putArray("scripts")::add);
         }
         SysprepJobOperation op = new SysprepJobOperation(allowHostScripts);
-        Object report = LocalJob.run(common, op, LocalJob.job(op.type(), disks, format, null, o, timeoutSeconds));
+        Object report = LocalJob.run(common, op, jobOptions.job(op.type(), disks, null, o));
         System.out.println(LocalJob.pretty(report));
         return ExitCodes.OK;
     }
