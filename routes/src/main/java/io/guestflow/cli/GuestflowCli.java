@@ -79,6 +79,7 @@ public final class GuestflowCli implements Runnable {
 
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new GuestflowCli());
+        SysprepCommand.declareOperationOptions(cl.getSubcommands().get("sysprep").getCommandSpec());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             if (ex instanceof GuestflowException ge) {
                 cmd.getErr().println("guestflow: " + ge.code() + ": " + ge.getMessage());

@@ -31,17 +31,14 @@ public final class InspectCommand implements Callable<Integer> {
     @Mixin
     GuestflowCli.Common common = new GuestflowCli.Common();
 
-    @Option(names = "--format", description = "Format of the disks (raw, qcow2, vmdk, ...); detected when omitted.")
-    String format;
+    @Mixin
+    JobOptions jobOptions = new JobOptions(1800);
 
     @Option(names = "--xml", description = "Print virt-inspector compatible XML instead of JSON.")
     boolean xml;
 
     @Option(names = "--no-applications", description = "Skip the list of installed applications (faster).")
     boolean noApplications;
-
-    @Option(names = "--timeout", defaultValue = "1800", description = "Deadline in seconds; the appliance is killed after it. Default: ${DEFAULT-VALUE}.")
-    long timeoutSeconds;
 
     @Parameters(arity = "1..*", paramLabel = "DISK", description = "Image path or URI (file, nbd, http(s), ssh).")
     List<String> disks;
@@ -51,7 +48,7 @@ public final class InspectCommand implements Callable<Integer> {
         ObjectNode options = LocalJob.options().put("applications", !noApplications);
         InspectJobOperation op = new InspectJobOperation();
         InspectionReport report = (InspectionReport) LocalJob.run(common, op,
-                LocalJob.job(op.type(), disks, format, null, options, timeoutSeconds));
+                jobOptions.job(op.type(), disks, null, options));
         java.io.PrintWriter out = spec.commandLine().getOut();
         if (xml) {
             out.print(InspectionXml.render(report));

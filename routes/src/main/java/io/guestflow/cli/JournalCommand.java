@@ -42,6 +42,9 @@ public final class JournalCommand implements Callable<Integer> {
     @Mixin
     GuestflowCli.Common common = new GuestflowCli.Common();
 
+    @Mixin
+    JobOptions jobOptions = new JobOptions(3600);
+
     @Option(names = {"-p", "--priority"}, paramLabel = "PRIO", description = "Entries of this priority or more urgent: 0-7 or emerg, alert, crit, err, warning, notice, info, debug.")
     String priority;
 
@@ -74,12 +77,6 @@ public final class JournalCommand implements Callable<Integer> {
 
     @Option(names = "--output-fields", paramLabel = "FIELD,...", split = ",", description = "Fields -o json keeps.")
     List<String> outputFields = new ArrayList<>();
-
-    @Option(names = "--format", description = "Format of DISK (raw, qcow2, ...); detected when omitted.")
-    String format;
-
-    @Option(names = "--timeout", defaultValue = "3600", description = "Deadline in seconds; the appliance is killed after it. Default: ${DEFAULT-VALUE}.")
-    long timeoutSeconds;
 
     @Parameters(arity = "1..*", paramLabel = "DISK", description = "The guest's disks, in order.")
     List<String> disks;
@@ -116,7 +113,7 @@ public final class JournalCommand implements Callable<Integer> {
         array(options, "fields", outputFields);
         PrintWriter out = spec.commandLine().getOut();
         JournalJobOperation op = new JournalJobOperation(job -> output.equals("json") ? new JsonLines(out) : new ShortLines(out));
-        Job job = LocalJob.job(op.type(), disks, format, null, options, timeoutSeconds);
+        Job job = jobOptions.job(op.type(), disks, null, options);
         JournalReport report = (JournalReport) LocalJob.run(common, op, job);
         out.flush();
         PrintWriter err = spec.commandLine().getErr();

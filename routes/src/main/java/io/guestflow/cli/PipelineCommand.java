@@ -3,9 +3,9 @@ package io.guestflow.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.guestflow.processors.JobOperations;
 import io.guestflow.processors.job.FailedWithOutputException;
 import io.guestflow.processors.job.Job;
-import io.guestflow.processors.job.OperationRegistry;
 import io.guestflow.processors.pipeline.PipelineJobOperation;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -31,6 +31,9 @@ public final class PipelineCommand implements Callable<Integer> {
     @Mixin
     GuestflowCli.Common common = new GuestflowCli.Common();
 
+    @Mixin
+    JobOptions jobOptions = new JobOptions(3600);
+
     @Option(names = "--steps", required = true, paramLabel = "JSON", description = "The steps: a JSON array of {\"type\", \"options\"}.")
     String steps;
 
@@ -40,17 +43,11 @@ public final class PipelineCommand implements Callable<Integer> {
     @Option(names = "--overwrite", description = "Replace the output if it exists (it keeps its mode); otherwise an existing the output is refused.")
     boolean overwrite;
 
-    @Option(names = "--format", description = "Format of the disks (raw, qcow2, ...); detected when omitted.")
-    String format;
-
     @Option(names = "--plan", description = "Print the launch plan only; nothing is launched.")
     boolean planOnly;
 
     @Option(names = "--allow-host-scripts", description = "Let sysprep steps' scripts run commands on this host as the current user.")
     boolean allowHostScripts;
-
-    @Option(names = "--timeout", defaultValue = "3600", description = "Deadline of each launch in seconds; the appliance is killed after it. Default: ${DEFAULT-VALUE}.")
-    long timeoutSeconds;
 
     @Parameters(arity = "1..*", paramLabel = "DISK", description = "The guest's disks (paths or URIs).")
     List<String> disks;
@@ -71,9 +68,8 @@ public final class PipelineCommand implements Callable<Integer> {
         }
         ObjectNode options = LocalJob.options();
         options.set("steps", parsed);
-        PipelineJobOperation op = (PipelineJobOperation) OperationRegistry.defaults(allowHostScripts).get("pipeline");
-        Job job = LocalJob.job(op.type(), disks, format, output == null ? null : new Job.Output(output, null, overwrite), options,
-                timeoutSeconds);
+        PipelineJobOperation op = (PipelineJobOperation) JobOperations.defaults(allowHostScripts).get("pipeline");
+        Job job = jobOptions.job(op.type(), disks, output == null ? null : new Job.Output(output, null, overwrite), options);
         if (planOnly) {
             op.validate(job);
             System.out.println(LocalJob.pretty(op.plan(job)));

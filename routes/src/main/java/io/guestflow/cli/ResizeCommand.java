@@ -21,6 +21,9 @@ public final class ResizeCommand implements Callable<Integer> {
     @Mixin
     GuestflowCli.Common common = new GuestflowCli.Common();
 
+    @Mixin
+    JobOptions jobOptions = new JobOptions(3600);
+
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -60,17 +63,11 @@ public final class ResizeCommand implements Callable<Integer> {
     @Option(names = "--alignment", paramLabel = "SECTORS", description = "Partition alignment in sectors. Default: 128.")
     Long alignment;
 
-    @Option(names = "--format", description = "Format of DISK; detected when omitted.")
-    String format;
-
     @Option(names = "--output-format", description = "Format of OUTPUT (raw, qcow2, ...). Default: DISK's format.")
     String outputFormat;
 
     @Option(names = {"-n", "--dry-run", "--dryrun"}, description = "Print the plan only; nothing is written.")
     boolean dryRun;
-
-    @Option(names = "--timeout", defaultValue = "3600", description = "Deadline in seconds; the appliance is killed after it. Default: ${DEFAULT-VALUE}.")
-    long timeoutSeconds;
 
     @Parameters(index = "0", paramLabel = "DISK", description = "The image to resize (path or URI); never written.")
     String disk;
@@ -104,7 +101,7 @@ public final class ResizeCommand implements Callable<Integer> {
         }
         ResizeJobOperation op = new ResizeJobOperation();
         Job.Output out = output == null ? null : new Job.Output(output, outputFormat, overwrite);
-        Object report = LocalJob.run(common, op, LocalJob.job(op.type(), List.of(disk), format, out, o, timeoutSeconds));
+        Object report = LocalJob.run(common, op, jobOptions.job(op.type(), List.of(disk), out, o));
         // through picocli's writer (stdout by default), so an embedding caller can capture it
         spec.commandLine().getOut().println(LocalJob.pretty(report));
         spec.commandLine().getOut().flush();

@@ -28,6 +28,9 @@ public final class SparsifyCommand implements Callable<Integer> {
     @Mixin
     GuestflowCli.Common common = new GuestflowCli.Common();
 
+    @Mixin
+    JobOptions jobOptions = new JobOptions(3600);
+
     @Option(names = "--overwrite", description = "Replace OUTPUT if it exists (it keeps its mode); otherwise an existing OUTPUT is refused.")
     boolean overwrite;
 
@@ -40,9 +43,6 @@ public final class SparsifyCommand implements Callable<Integer> {
     @Option(names = "--compress", description = "Compress the qcow2 output.")
     boolean compress;
 
-    @Option(names = "--format", description = "Format of DISK (raw, qcow2, ...); detected when omitted.")
-    String format;
-
     @Option(names = "--ignore", paramLabel = "FS|VG", description = "Leave this filesystem or volume group alone (repeatable).")
     List<String> ignore = new ArrayList<>();
 
@@ -51,9 +51,6 @@ public final class SparsifyCommand implements Callable<Integer> {
 
     @Option(names = "--tmp", paramLabel = "DIR", description = "Directory of the copy-mode overlay (default: java.io.tmpdir).")
     String tmpDir;
-
-    @Option(names = "--timeout", defaultValue = "3600", description = "Deadline in seconds; the appliance is killed after it. Default: ${DEFAULT-VALUE}.")
-    long timeoutSeconds;
 
     @Parameters(index = "0", paramLabel = "DISK", description = "The image to sparsify (a local path).")
     String disk;
@@ -87,7 +84,7 @@ public final class SparsifyCommand implements Callable<Integer> {
         zero.forEach(ze::add);
         SparsifyJobOperation op = new SparsifyJobOperation();
         Job.Output out = output == null ? null : new Job.Output(output, null, overwrite);
-        Object report = LocalJob.run(common, op, LocalJob.job(op.type(), List.of(disk), format, out, options, timeoutSeconds));
+        Object report = LocalJob.run(common, op, jobOptions.job(op.type(), List.of(disk), out, options));
         System.out.println(LocalJob.pretty(report));
         return ExitCodes.OK;
     }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.guestflow.engine.Engine;
 import io.guestflow.engine.EngineConfig;
 import io.guestflow.engine.Lifecycle;
+import io.guestflow.kafka.Partitions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -203,8 +204,8 @@ public final class SubmitCommand implements Callable<Integer> {
         p.putAll(props);
         p.put("enable.auto.commit", "false");
         KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
-        List<TopicPartition> log = Engine.partitions(c, cfg.topics().log());
-        List<TopicPartition> results = Engine.partitions(c, cfg.topics().results());
+        List<TopicPartition> log = Partitions.of(c, cfg.topics().log());
+        List<TopicPartition> results = Partitions.of(c, cfg.topics().results());
         List<TopicPartition> all = new ArrayList<>(log);
         all.addAll(results);
         c.assign(all);

@@ -2,9 +2,11 @@ package io.guestflow.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.guestflow.processors.sysprep.OperationOption;
 import io.guestflow.processors.sysprep.SysprepJobOperation;
 import io.guestflow.processors.sysprep.SysprepOperation;
 import io.guestflow.processors.sysprep.SysprepOperations;
+import io.guestflow.processors.sysprep.SysprepOptions;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,6 +15,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -27,6 +30,9 @@ public final class SysprepCommand implements Callable<Integer> {
 
     @Mixin
     GuestflowCli.Common common = new GuestflowCli.Common();
+
+    @Mixin
+    JobOptions jobOptions = new JobOptions(1800);
 
     @Spec
     CommandSpec spec;
@@ -63,24 +69,12 @@ public final class SysprepCommand implements Callable<Integer> {
     @Option(names = "--selinux-relabel", description = "Relabel SELinux at the guest's next boot (guests using SELinux).")
     boolean selinuxRelabel;
 
-    @Option(names = "--remove-user-accounts", split = ",", paramLabel = "USER", description = "user-account: only these users.")
-    List<String> removeUsers = new ArrayList<>();
-
-    @Option(names = "--keep-user-accounts", split = ",", paramLabel = "USER", description = "user-account: never these users.")
-    List<String> keepUsers = new ArrayList<>();
-
     @Option(names = "--script", paramLabel = "CMD",
             description = "script: shell command run ON THIS HOST in the mounted guest; needs --allow-host-scripts.")
     List<String> scripts = new ArrayList<>();
 
     @Option(names = "--allow-host-scripts", description = "Let --script run commands on this host as the current user.")
     boolean allowHostScripts;
-
-    @Option(names = "--format", description = "Format of the disks (raw, qcow2, ...); detected when omitted.")
-    String format;
-
-    @Option(names = "--timeout", defaultValue = "1800", description = "Deadline in seconds. Default: ${DEFAULT-VALUE}.")
-    long timeoutSeconds;
 
     @Parameters(arity = "0..*", paramLabel = "DISK", description = "Image files of the guest.")
     List<String> disks = new ArrayList<>();
@@ -123,19 +117,31 @@ public final class SysprepCommand implements Callable<Integer> {
         firstboot.forEach(o.putArray("firstbootCommands")::add);
         o.put("randomSeed", !noRandomSeed);
         o.put("selinuxRelabel", selinuxRelabel);
-        if (!removeUsers.isEmpty()) {
-            removeUsers.forEach(o.putArray("removeUserAccounts")::add);
-        }
-        if (!keepUsers.isEmpty()) {
-            keepUsers.forEach(o.putArray("keepUserAccounts")::add);
+        for (OperationOption declared : SysprepOptions.declared()) {
+            List<String> values = spec.findOption(declared.flag()).getValue();
+            if (values != null && !values.isEmpty()) {
+                values.forEach(o.putArray(declared.field())::add);
+            }
         }
         if (!scripts.isEmpty()) {
             scripts.forEach(o.putArray("scripts")::add);
         }
         SysprepJobOperation op = new SysprepJobOperation(allowHostScripts);
-        Object report = LocalJob.run(common, op, LocalJob.job(op.type(), disks, format, null, o, timeoutSeconds));
+        Object report = LocalJob.run(common, op, jobOptions.job(op.type(), disks, null, o));
         System.out.println(LocalJob.pretty(report));
         return ExitCodes.OK;
+    }
+
+    /**
+     * Adds the options that sysprep operations declare ({@link OperationOption}) to the command, so an
+     * operation's flags live in the operation's own file.
+     */
+    static void declareOperationOptions(CommandSpec sysprep) {
+        for (OperationOption declared : SysprepOptions.declared()) {
+            sysprep.addOption(OptionSpec.builder(declared.flag()).paramLabel(declared.paramLabel())
+                    .description(declared.description()).type(List.class).auxiliaryTypes(String.class)
+                    .splitRegex(",").build());
+        }
     }
 
     private static String password(String selector) throws IOException {

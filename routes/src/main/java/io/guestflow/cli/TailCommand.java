@@ -2,6 +2,7 @@ package io.guestflow.cli;
 
 import io.guestflow.engine.Engine;
 import io.guestflow.engine.EngineConfig;
+import io.guestflow.kafka.Partitions;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -58,7 +59,7 @@ public final class TailCommand implements Callable<Integer> {
         int seen = 0;
         long lastRecord = System.currentTimeMillis();
         try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> parts = Engine.partitions(c, topic);
+            List<TopicPartition> parts = Partitions.of(c, topic);
             c.assign(parts);
             if (fromBeginning) {
                 c.seekToBeginning(parts);

@@ -37,7 +37,6 @@ public final class GuestflowConfig {
     public static final Path DEFAULT_FILE = Path.of("/etc/guestflow/guestflow.properties");
     /** Environment variable naming the configuration file. */
     public static final String FILE_ENV = "GUESTFLOW_CONFIG";
-    public static final String KAFKA_PREFIX = "kafka.";
 
     /** How log lines are written. */
     public enum LogFormat { TEXT, JSON }
@@ -71,7 +70,7 @@ public final class GuestflowConfig {
         return n.contains("password") || n.contains("secret") || n.contains("jaas");
     }
 
-    public static final Catalog.PassThrough KAFKA = new Catalog.PassThrough(KAFKA_PREFIX, "GUESTFLOW_KAFKA_",
+    public static final Catalog.PassThrough KAFKA = new Catalog.PassThrough(EngineConfig.KAFKA_PREFIX, "GUESTFLOW_KAFKA_",
             "Kafka client pass-through",
             "Any kafka.* key is handed to every Kafka client (producer, consumers, admin) without the prefix: SASL,"
                     + " TLS, client tuning. From the environment: GUESTFLOW_KAFKA_ and the client setting in upper case"
@@ -118,6 +117,30 @@ public final class GuestflowConfig {
     /** Properties already read (tests, embedding), checked against the catalog, the environment over them. */
     public static Configuration load(Map<String, String> props, String source, Map<String, String> env) {
         return Configuration.load(CATALOG, props, source, env);
+    }
+
+    /**
+     * The engine's settings from properties (a file's keys) and the
+     * environment, checked against every declared setting: unknown keys are
+     * errors.
+     */
+    public static EngineConfig engine(Map<String, String> props, Map<String, String> env) {
+        return EngineConfig.from(load(props, "properties", env));
+    }
+
+    /** The scan named {@code name} from properties, environment variables overriding (GUESTFLOW_SCAN_NIGHTLY_CRON). */
+    public static ScanConfig scan(String name, Map<String, String> props, Map<String, String> env) {
+        return ScanConfig.from(load(props, "properties", env), name);
+    }
+
+    /** Every scan declared in the properties (a scan is declared by its roots key), by name. */
+    public static List<ScanConfig> scans(Map<String, String> props, Map<String, String> env) {
+        return ScanConfig.all(load(props, "properties", env));
+    }
+
+    /** Where reports go: {@code guestflow.engine.reports-dir}, default ~/.guestflow/reports. */
+    public static Path reportsDir(Map<String, String> props, Map<String, String> env) {
+        return load(props, "properties", env).get(EngineConfig.REPORTS_DIR);
     }
 
     /** The configuration file in force and how it was chosen; null file when none. */

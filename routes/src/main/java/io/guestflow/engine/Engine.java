@@ -11,6 +11,7 @@ import io.guestflow.pool.HandlePool;
 import io.guestflow.pool.ImageProbe;
 import io.guestflow.pool.PoolMetrics;
 import io.guestflow.pool.Secrets;
+import io.guestflow.processors.JobOperations;
 import io.guestflow.processors.job.JobParser;
 import io.guestflow.processors.job.OperationRegistry;
 import io.guestflow.processors.job.PathPolicy;
@@ -212,7 +213,7 @@ public final class Engine implements AutoCloseable {
             health.readiness(POOL).pullFrom(() -> poolStatus(pool));
             metrics.bindPool(pool);
             String journalTopic = t.journal();
-            OperationRegistry operations = OperationRegistry.defaults(cfg.sysprepHostScripts(),
+            OperationRegistry operations = JobOperations.defaults(cfg.sysprepHostScripts(),
                     job -> new KafkaJournalSink(producer, journalTopic, job.jobId(), json, metrics));
             EventPublisher events = new EventPublisher(producer, t.log(), cfg.instanceId(), json, metrics);
             JobRunner runner = new JobRunner(cfg, pool, operations, events);
@@ -439,12 +440,6 @@ public final class Engine implements AutoCloseable {
         Map<String, Object> p = new HashMap<>(cfg.kafka());
         p.put("bootstrap.servers", cfg.bootstrapServers());
         return p;
-    }
-
-    /** Every partition of {@code topic}, for consumers that assign rather than subscribe. */
-    public static List<TopicPartition> partitions(Consumer<?, ?> consumer, String topic) {
-        return consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
-                .map(pi -> new TopicPartition(topic, pi.partition())).toList();
     }
 
     static Map<String, Object> producerProps(EngineConfig cfg) {

@@ -1,6 +1,5 @@
 package io.guestflow.engine;
 
-import io.guestflow.config.GuestflowConfig;
 import io.guestflow.pool.PoolConfig;
 import io.guestflow.settings.Configuration;
 import io.guestflow.settings.Setting;
@@ -16,7 +15,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 /**
  * Typed settings of the engine ({@code guestflow.engine.*}), each declared
  * once below (key, type, default, description, rules) and listed in
- * {@link #SETTINGS}; {@link io.guestflow.config.GuestflowConfig} puts them
+ * {@link #SETTINGS}; {@code GuestflowConfig} puts them
  * in the catalog with the pool's, the scans' and the logging settings.
  * Keys under {@code kafka.} pass through to every Kafka client without the
  * prefix (SASL, TLS, ...).
@@ -75,6 +74,8 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
     }
 
     public static final String PREFIX = "guestflow.engine.";
+    /** Keys under it pass through to every Kafka client without it. */
+    public static final String KAFKA_PREFIX = "kafka.";
 
     public static final Setting<String> BOOTSTRAP_SERVERS = Setting.of(PREFIX + "bootstrap-servers", Setting.STRING)
             .withDescription("Kafka cluster (host:port,...). Empty: start the embedded single-node KRaft broker"
@@ -222,15 +223,6 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
         return consumers > 0 ? consumers : pool.effectiveMaxAppliances();
     }
 
-    /**
-     * The engine's settings from properties (a file's keys) and the
-     * environment, checked against every declared setting: unknown keys are
-     * errors.
-     */
-    public static EngineConfig from(Map<String, String> props, Map<String, String> env) {
-        return from(GuestflowConfig.load(props, "properties", env));
-    }
-
     public static EngineConfig from(Configuration c) {
         String instanceId = c.get(INSTANCE_ID);
         return new EngineConfig(
@@ -241,7 +233,7 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
                 c.get(CONSUMERS), c.get(MAX_ATTEMPTS), c.get(RETRY_BACKOFF), c.get(MAX_JOB_TIMEOUT),
                 c.get(IMAGE_ROOT), c.get(OUTPUT_ROOT), c.get(DATA_DIR), c.get(JOB_PARTITIONS), c.get(POLL_TIMEOUT),
                 instanceId == null ? defaultInstanceId() : instanceId,
-                Map.copyOf(c.passedThrough(GuestflowConfig.KAFKA_PREFIX)),
+                Map.copyOf(c.passedThrough(KAFKA_PREFIX)),
                 PoolConfig.from(c), c.get(SYSPREP_HOST_SCRIPTS), c.get(INSPECT_BATCH_SIZE), c.get(INSPECT_BATCH_WAIT),
                 c.get(MANAGEMENT_PORT), c.get(MANAGEMENT_HOST), c.get(TMP_ROOT), c.get(ALLOW_DEBUG_JOBS),
                 c.get(OUTPUT_MODE), c.get(CLAIM_LEASE), c.get(STARTUP_TIMEOUT), c.get(GROUP_PROTOCOL),

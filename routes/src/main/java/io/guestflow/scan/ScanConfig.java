@@ -2,8 +2,6 @@ package io.guestflow.scan;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.guestflow.config.GuestflowConfig;
-import io.guestflow.engine.EngineConfig;
 import io.guestflow.settings.Configuration;
 import io.guestflow.settings.Setting;
 import io.guestflow.settings.SettingGroup;
@@ -138,24 +136,12 @@ public record ScanConfig(String name, String cron, ZoneId timeZone, List<Path> r
                     "guestflow.scan.nightly.exclude=*-tmp.qcow2,scratch/**",
                     "guestflow.scan.nightly.options={\"applications\":true}"));
 
-    /** The scan named {@code name} from properties, environment variables overriding (GUESTFLOW_SCAN_NIGHTLY_CRON). */
-    public static ScanConfig from(String name, java.util.Map<String, String> props, java.util.Map<String, String> env,
-                                  ObjectMapper json) {
-        return from(GuestflowConfig.load(props, "properties", env), name);
-    }
-
     /** The scan named {@code name} of a configuration. */
     public static ScanConfig from(Configuration c, String name) {
         ZoneId zone = c.get(TIME_ZONE, name);
         return new ScanConfig(name, c.get(CRON, name), zone == null ? ZoneId.systemDefault() : zone, c.get(ROOTS, name), c.get(INCLUDE, name),
                 c.get(EXCLUDE, name), c.get(TYPE, name), c.get(OPTIONS, name), c.get(INCREMENTAL, name),
                 c.get(FINGERPRINT, name), c.get(MISFIRE, name), c.get(TIMEOUT_SECONDS, name), c.get(RESULT_TIMEOUT, name));
-    }
-
-    /** Every scan declared in the properties (a scan is declared by its roots key), by name. */
-    public static List<ScanConfig> all(java.util.Map<String, String> props, java.util.Map<String, String> env,
-                                       ObjectMapper json) {
-        return all(GuestflowConfig.load(props, "properties", env));
     }
 
     /** Every scan of a configuration (declared by its roots key, from the file or the environment), by name. */
@@ -179,11 +165,6 @@ public record ScanConfig(String name, String cron, ZoneId timeZone, List<Path> r
             names.addAll(c.names(s));
         }
         return names;
-    }
-
-    /** Where reports go: {@code guestflow.engine.reports-dir}, default ~/.guestflow/reports. */
-    public static Path reportsDir(java.util.Map<String, String> props, java.util.Map<String, String> env) {
-        return GuestflowConfig.load(props, "properties", env).get(EngineConfig.REPORTS_DIR);
     }
 
     public ScanConfig withCron(String c) {

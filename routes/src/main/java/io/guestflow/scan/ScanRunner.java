@@ -3,7 +3,7 @@ package io.guestflow.scan;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.guestflow.engine.Engine;
+import io.guestflow.kafka.Partitions;
 import io.guestflow.processors.job.JobParser;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -157,7 +157,7 @@ public final class ScanRunner {
         p.put("enable.auto.commit", "false");
         p.put("auto.offset.reset", "earliest");
         KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
-        List<TopicPartition> parts = Engine.partitions(c, resultsTopic);
+        List<TopicPartition> parts = Partitions.of(c, resultsTopic);
         c.assign(parts);
         // compacted: from the beginning it holds the latest result of every job, earlier runs' included
         c.seekToBeginning(parts);

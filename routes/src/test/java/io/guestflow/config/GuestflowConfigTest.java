@@ -58,7 +58,7 @@ class GuestflowConfigTest {
     void theShippedFileAndTheExamplesLoadAndTheShippedFileChangesNothing() throws IOException {
         Configuration shipped = GuestflowConfig.load(Configuration.readProperties(REPO.resolve("config/application.properties")),
                 "file", Map.of());
-        assertThat(EngineConfig.from(shipped)).isEqualTo(EngineConfig.from(Map.of(), Map.of()));
+        assertThat(EngineConfig.from(shipped)).isEqualTo(GuestflowConfig.engine(Map.of(), Map.of()));
         try (DirectoryStream<Path> examples = Files.newDirectoryStream(REPO.resolve("config/examples"), "*.properties")) {
             for (Path p : examples) {
                 Configuration c = GuestflowConfig.load(Configuration.readProperties(p), "file " + p, Map.of());
@@ -70,32 +70,32 @@ class GuestflowConfigTest {
 
     @Test
     void misspeltKeysAreErrorsNamingTheClosestValidKey() {
-        SettingsException e = catchThrowableOfType(SettingsException.class, () -> EngineConfig.from(Map.of(
+        SettingsException e = catchThrowableOfType(SettingsException.class, () -> GuestflowConfig.engine(Map.of(
                 "guestflow.engine.topic.job", "jobs", "guestfow.pool.smp", "2", "guestflow.scan.nightly.roots", "/srv",
                 "guestflow.scan.nightly.time-zon", "UTC"), Map.of()));
         assertThat(e.problems()).containsExactlyInAnyOrder(
                 "guestflow.engine.topic.job (properties): unknown setting; did you mean guestflow.engine.topic.jobs?",
                 "guestfow.pool.smp (properties): unknown setting; did you mean guestflow.pool.smp?",
                 "guestflow.scan.nightly.time-zon (properties): unknown setting; did you mean guestflow.scan.nightly.time-zone?");
-        assertThatThrownBy(() -> EngineConfig.from(Map.of(), Map.of("GUESTFLOW_POOL_MAX_APPLIANCE", "2")))
+        assertThatThrownBy(() -> GuestflowConfig.engine(Map.of(), Map.of("GUESTFLOW_POOL_MAX_APPLIANCE", "2")))
                 .hasMessageContaining("GUESTFLOW_POOL_MAX_APPLIANCE (environment): names no setting; did you mean"
                         + " GUESTFLOW_POOL_MAX_APPLIANCES?");
         // variables outside guestflow's sections are not guestflow's business
-        EngineConfig.from(Map.of(), Map.of("GUESTFLOW_JAVA_OPTS", "-Xmx1g", "GUESTFLOW_CONFIG", "/x", "HOME", "/root"));
+        GuestflowConfig.engine(Map.of(), Map.of("GUESTFLOW_JAVA_OPTS", "-Xmx1g", "GUESTFLOW_CONFIG", "/x", "HOME", "/root"));
     }
 
     @Test
     void valuesAreCheckedAgainstTheirRules() {
-        assertThatThrownBy(() -> EngineConfig.from(Map.of("guestflow.engine.management-port", "70000"), Map.of()))
+        assertThatThrownBy(() -> GuestflowConfig.engine(Map.of("guestflow.engine.management-port", "70000"), Map.of()))
                 .hasMessageContaining("guestflow.engine.management-port (properties): must be 0-65535, got '70000'");
-        assertThatThrownBy(() -> EngineConfig.from(Map.of(), Map.of("GUESTFLOW_ENGINE_INSPECT_BATCH_SIZE", "0")))
+        assertThatThrownBy(() -> GuestflowConfig.engine(Map.of(), Map.of("GUESTFLOW_ENGINE_INSPECT_BATCH_SIZE", "0")))
                 .hasMessageContaining("guestflow.engine.inspect-batch-size (environment GUESTFLOW_ENGINE_INSPECT_BATCH_SIZE):"
                         + " must be >= 1, got '0'");
-        assertThatThrownBy(() -> EngineConfig.from(Map.of("guestflow.pool.acceleration", "warp"), Map.of()))
+        assertThatThrownBy(() -> GuestflowConfig.engine(Map.of("guestflow.pool.acceleration", "warp"), Map.of()))
                 .hasMessageContaining("guestflow.pool.acceleration").hasMessageContaining("auto, kvm or tcg");
-        assertThatThrownBy(() -> EngineConfig.from(Map.of("guestflow.scan.n.roots", "/srv", "guestflow.scan.n.cron",
+        assertThatThrownBy(() -> GuestflowConfig.engine(Map.of("guestflow.scan.n.roots", "/srv", "guestflow.scan.n.cron",
                 "every night"), Map.of())).hasMessageContaining("guestflow.scan.n.cron (properties): must be a Quartz cron expression");
-        assertThatThrownBy(() -> EngineConfig.from(Map.of("guestflow.log.format", "xml"), Map.of()))
+        assertThatThrownBy(() -> GuestflowConfig.engine(Map.of("guestflow.log.format", "xml"), Map.of()))
                 .hasMessageContaining("'xml' is not one of [text, json]");
     }
 

@@ -3,6 +3,7 @@ package io.guestflow.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import io.guestflow.config.GuestflowConfig;
 import io.guestflow.pool.ImagePolicy;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -14,7 +15,7 @@ import org.junit.jupiter.api.Test;
 class EngineConfigTest {
     @Test
     void defaultsAreTheSafeOnes() {
-        EngineConfig c = EngineConfig.from(Map.of(), Map.of());
+        EngineConfig c = GuestflowConfig.engine(Map.of(), Map.of());
         assertThat(c.allowDebugJobs()).isFalse();
         assertThat(PosixFilePermissions.toString(c.outputMode())).isEqualTo("rw-r--r--");
         assertThat(c.tmpRoot()).isEqualTo(Path.of(System.getProperty("user.home"), ".guestflow", "tmp"));
@@ -24,7 +25,7 @@ class EngineConfigTest {
 
     @Test
     void propertiesAndEnvironmentSetThem() {
-        EngineConfig c = EngineConfig.from(Map.of("guestflow.engine.allow-debug-jobs", "true",
+        EngineConfig c = GuestflowConfig.engine(Map.of("guestflow.engine.allow-debug-jobs", "true",
                 "guestflow.engine.output-mode", "0640", "guestflow.pool.image-formats", "raw, qcow2, qcow2-data-file",
                 "guestflow.pool.max-image-size-gib", "0"), Map.of("GUESTFLOW_ENGINE_TMP_ROOT", "/srv/tmp"));
         assertThat(c.allowDebugJobs()).isTrue();
@@ -40,10 +41,10 @@ class EngineConfigTest {
             {"guestflow.engine.allow-debug-jobs", "yes"}, {"guestflow.pool.image-formats", "raw,qed"},
             {"guestflow.pool.max-image-size-gib", "-1"}}) {
             IllegalArgumentException e = catchThrowableOfType(IllegalArgumentException.class,
-                    () -> EngineConfig.from(Map.of(bad[0], bad[1]), Map.of()));
+                    () -> GuestflowConfig.engine(Map.of(bad[0], bad[1]), Map.of()));
             assertThat(e).as("%s=%s", bad[0], bad[1]).isNotNull();
         }
-        assertThat(catchThrowableOfType(IllegalArgumentException.class, () -> EngineConfig.from(
+        assertThat(catchThrowableOfType(IllegalArgumentException.class, () -> GuestflowConfig.engine(
                 Map.of("guestflow.pool.image-formats", "raw,qed"), Map.of())).getMessage()).contains("qed").contains("vmdk-descriptor");
     }
 }

@@ -4,12 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.guestflow.config.GuestflowConfig;
 import io.guestflow.pool.ErrorCode;
 import io.guestflow.pool.GuestflowException;
 import io.guestflow.pool.HandlePool;
 import io.guestflow.pool.PoolConfig;
 import io.guestflow.pool.ApplianceHandle;
 import io.guestflow.pool.Drive;
+import io.guestflow.processors.JobOperations;
 import io.guestflow.processors.job.FailedWithOutputException;
 import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobExecution;
@@ -55,8 +57,8 @@ class JobRunnerTest {
     }
 
     private static JobRunner runner(HandlePool pool, MockProducer<String, byte[]> producer) {
-        EngineConfig cfg = EngineConfig.from(Map.of("guestflow.engine.retry-backoff-ms", "10"), Map.of());
-        return new JobRunner(cfg, pool, OperationRegistry.defaults(),
+        EngineConfig cfg = GuestflowConfig.engine(Map.of("guestflow.engine.retry-backoff-ms", "10"), Map.of());
+        return new JobRunner(cfg, pool, JobOperations.defaults(),
                 new EventPublisher(producer, "log", "test", Engine.json()));
     }
 
@@ -148,7 +150,7 @@ class JobRunnerTest {
 
     private static JobRunner runnerWith(HandlePool pool, JobOperation op) {
         MockProducer<String, byte[]> producer = new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
-        EngineConfig cfg = EngineConfig.from(Map.of("guestflow.engine.retry-backoff-ms", "10"), Map.of());
+        EngineConfig cfg = GuestflowConfig.engine(Map.of("guestflow.engine.retry-backoff-ms", "10"), Map.of());
         return new JobRunner(cfg, pool, new OperationRegistry().register(op),
                 new EventPublisher(producer, "log", "test", Engine.json()));
     }

@@ -3,6 +3,7 @@ package io.guestflow.scan;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guestflow.config.GuestflowConfig;
 import io.guestflow.engine.Engine;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +28,7 @@ class ImageWalkerTest {
         for (int i = 0; i < extra.length; i += 2) {
             p.put("guestflow.scan." + name + "." + extra[i], extra[i + 1]);
         }
-        return ScanConfig.from(name, p, Map.of(), JSON);
+        return GuestflowConfig.scan(name, p, Map.of());
     }
 
     private Path file(String rel, String content) throws Exception {

@@ -2,6 +2,7 @@ package io.guestflow.scan;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.guestflow.config.GuestflowConfig;
 import io.guestflow.engine.Engine;
 import java.time.Instant;
 import java.util.Map;
@@ -9,8 +10,8 @@ import org.junit.jupiter.api.Test;
 
 class MisfiresTest {
     private static ScanConfig daily() {
-        return ScanConfig.from("d", Map.of("guestflow.scan.d.roots", "/srv", "guestflow.scan.d.cron", "0 0 2 * * ?",
-                "guestflow.scan.d.time-zone", "UTC"), Map.of(), Engine.json());
+        return GuestflowConfig.scan("d", Map.of("guestflow.scan.d.roots", "/srv", "guestflow.scan.d.cron", "0 0 2 * * ?",
+                "guestflow.scan.d.time-zone", "UTC"), Map.of());
     }
 
     @Test
@@ -31,8 +32,8 @@ class MisfiresTest {
 
     @Test
     void timeZoneOfTheScanCounts() {
-        ScanConfig paris = ScanConfig.from("p", Map.of("guestflow.scan.p.roots", "/srv", "guestflow.scan.p.cron", "0 0 2 * * ?",
-                "guestflow.scan.p.time-zone", "Europe/Paris"), Map.of(), Engine.json());
+        ScanConfig paris = GuestflowConfig.scan("p", Map.of("guestflow.scan.p.roots", "/srv", "guestflow.scan.p.cron", "0 0 2 * * ?",
+                "guestflow.scan.p.time-zone", "Europe/Paris"), Map.of());
         // 02:00 in Paris in November is 01:00 UTC
         assertThat(Misfires.latestMissed(paris, Instant.parse("2026-11-20T01:00:00Z"), Instant.parse("2026-11-21T01:30:00Z")))
                 .contains(Instant.parse("2026-11-21T01:00:00Z"));

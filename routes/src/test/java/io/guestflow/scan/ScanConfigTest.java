@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guestflow.config.GuestflowConfig;
 import io.guestflow.engine.Engine;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,7 +34,7 @@ class ScanConfigTest {
 
     @Test
     void everyKeyIsRead() {
-        ScanConfig s = ScanConfig.from("nightly", nightly(), Map.of(), JSON);
+        ScanConfig s = GuestflowConfig.scan("nightly", nightly(), Map.of());
         assertThat(s.cron()).isEqualTo("0 30 2 * * ?");
         assertThat(s.timeZone()).isEqualTo(ZoneId.of("Europe/Paris"));
         assertThat(s.roots()).containsExactly(Path.of("/srv/images"), Path.of("/srv/templates"));
@@ -49,7 +50,7 @@ class ScanConfigTest {
 
     @Test
     void defaultsForWhatIsNotSet() {
-        ScanConfig s = ScanConfig.from("mini", Map.of("guestflow.scan.mini.roots", "/srv/images"), Map.of(), JSON);
+        ScanConfig s = GuestflowConfig.scan("mini", Map.of("guestflow.scan.mini.roots", "/srv/images"), Map.of());
         assertThat(s.cron()).isNull();
         assertThat(s.type()).isEqualTo("inspect");
         assertThat(s.include()).isEqualTo(ScanConfig.DEFAULT_INCLUDE);
@@ -63,8 +64,8 @@ class ScanConfigTest {
 
     @Test
     void environmentOverridesTheFile() {
-        ScanConfig s = ScanConfig.from("nightly", nightly(),
-                Map.of("GUESTFLOW_SCAN_NIGHTLY_CRON", "0 0 4 ? * SUN", "GUESTFLOW_SCAN_NIGHTLY_ROOTS", "/mnt/a"), JSON);
+        ScanConfig s = GuestflowConfig.scan("nightly", nightly(),
+                Map.of("GUESTFLOW_SCAN_NIGHTLY_CRON", "0 0 4 ? * SUN", "GUESTFLOW_SCAN_NIGHTLY_ROOTS", "/mnt/a"));
         assertThat(s.cron()).isEqualTo("0 0 4 ? * SUN");
         assertThat(s.roots()).containsExactly(Path.of("/mnt/a"));
     }
@@ -75,7 +76,7 @@ class ScanConfigTest {
         p.put("guestflow.scan.weekly-templates.roots", "/srv/templates");
         p.put("guestflow.scan.weekly-templates.cron", "0 0 3 ? * SAT");
         p.put("guestflow.engine.image-root", "/srv");
-        List<ScanConfig> all = ScanConfig.all(p, Map.of(), JSON);
+        List<ScanConfig> all = GuestflowConfig.scans(p, Map.of());
         assertThat(all).extracting(ScanConfig::name).containsExactly("nightly", "weekly-templates");
     }
 
@@ -83,34 +84,34 @@ class ScanConfigTest {
     void mistakesAreReportedWithTheKey() {
         Map<String, String> p = nightly();
         p.put("guestflow.scan.nightly.cron", "every night");
-        assertThatThrownBy(() -> ScanConfig.from("nightly", p, Map.of(), JSON))
+        assertThatThrownBy(() -> GuestflowConfig.scan("nightly", p, Map.of()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("guestflow.scan.nightly.cron");
         p.putAll(nightly());
         p.put("guestflow.scan.nightly.time-zone", "Mars/Olympus");
-        assertThatThrownBy(() -> ScanConfig.from("nightly", p, Map.of(), JSON)).hasMessageContaining("time-zone");
+        assertThatThrownBy(() -> GuestflowConfig.scan("nightly", p, Map.of())).hasMessageContaining("time-zone");
         p.putAll(nightly());
         p.put("guestflow.scan.nightly.options", "[1,2]");
-        assertThatThrownBy(() -> ScanConfig.from("nightly", p, Map.of(), JSON)).hasMessageContaining("options must be a JSON object");
+        assertThatThrownBy(() -> GuestflowConfig.scan("nightly", p, Map.of())).hasMessageContaining("options must be a JSON object");
         p.putAll(nightly());
         p.put("guestflow.scan.nightly.incremental", "yes");
-        assertThatThrownBy(() -> ScanConfig.from("nightly", p, Map.of(), JSON)).hasMessageContaining("incremental");
+        assertThatThrownBy(() -> GuestflowConfig.scan("nightly", p, Map.of())).hasMessageContaining("incremental");
         p.putAll(nightly());
         p.put("guestflow.scan.nightly.fingerprint", "md5");
-        assertThatThrownBy(() -> ScanConfig.from("nightly", p, Map.of(), JSON)).hasMessageContaining("[metadata, sha256]");
+        assertThatThrownBy(() -> GuestflowConfig.scan("nightly", p, Map.of())).hasMessageContaining("[metadata, sha256]");
         p.putAll(nightly());
         p.remove("guestflow.scan.nightly.roots");
-        assertThatThrownBy(() -> ScanConfig.from("nightly", p, Map.of(), JSON)).hasMessageContaining("roots");
-        assertThatThrownBy(() -> ScanConfig.from("bad name", Map.of("guestflow.scan.bad name.roots", "/x"), Map.of(), JSON))
+        assertThatThrownBy(() -> GuestflowConfig.scan("nightly", p, Map.of())).hasMessageContaining("roots");
+        assertThatThrownBy(() -> GuestflowConfig.scan("bad name", Map.of("guestflow.scan.bad name.roots", "/x"), Map.of()))
                 .hasMessageContaining("the name 'bad name'");
     }
 
     @Test
     void reportsDirFromEngineKeyOrEnvironment() {
-        assertThat(ScanConfig.reportsDir(Map.of("guestflow.engine.reports-dir", "/var/reports"), Map.of()))
+        assertThat(GuestflowConfig.reportsDir(Map.of("guestflow.engine.reports-dir", "/var/reports"), Map.of()))
                 .isEqualTo(Path.of("/var/reports"));
-        assertThat(ScanConfig.reportsDir(Map.of("guestflow.engine.reports-dir", "/var/reports"),
+        assertThat(GuestflowConfig.reportsDir(Map.of("guestflow.engine.reports-dir", "/var/reports"),
                 Map.of("GUESTFLOW_ENGINE_REPORTS_DIR", "/tmp/r"))).isEqualTo(Path.of("/tmp/r"));
-        assertThat(ScanConfig.reportsDir(Map.of(), Map.of()))
+        assertThat(GuestflowConfig.reportsDir(Map.of(), Map.of()))
                 .isEqualTo(Path.of(System.getProperty("user.home"), ".guestflow", "reports"));
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guestflow.config.GuestflowConfig;
 import io.guestflow.engine.Engine;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +22,7 @@ class ScanReportTest {
     Path reports;
 
     private static ScanConfig scan() {
-        return ScanConfig.from("fleet", Map.of("guestflow.scan.fleet.roots", "/srv/images"), Map.of(), JSON);
+        return GuestflowConfig.scan("fleet", Map.of("guestflow.scan.fleet.roots", "/srv/images"), Map.of());
     }
 
     private static ScanImage img(String name, String fp) {

@@ -3,6 +3,7 @@ package io.guestflow.tests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.guestflow.config.GuestflowConfig;
 import io.guestflow.engine.Engine;
 import io.guestflow.engine.EngineConfig;
 import io.guestflow.pool.PoolConfig;
@@ -80,7 +81,7 @@ class DeliveryTest {
         props.put("guestflow.engine.max-job-timeout-seconds", "3600");
         // -Dguestflow.test.group-protocol=consumer runs the class on the KIP-848 protocol
         props.put("guestflow.engine.group-protocol", System.getProperty("guestflow.test.group-protocol", "classic"));
-        EngineConfig cfg = EngineConfig.from(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(1))
+        EngineConfig cfg = GuestflowConfig.engine(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(1))
                 .withBootstrapServers(broker.bootstrapServers());
         return Engine.start(cfg);
     }

@@ -59,7 +59,7 @@ class DeploymentFilesTest {
         Map<String, String> env = new ObjectMapper().convertValue(engine.path("environment"), Map.class);
         Configuration conf = containerConfig(env); // throws on a variable that names no setting, or a bad value
         EngineConfig c = EngineConfig.from(conf);
-        EngineConfig defaults = EngineConfig.from(Map.of(), Map.of());
+        EngineConfig defaults = GuestflowConfig.engine(Map.of(), Map.of());
         assertThat(c.topics()).isEqualTo(defaults.topics());
         assertThat(kafka.path("environment").path("KAFKA_ADVERTISED_LISTENERS").asText()).contains("//" + c.bootstrapServers());
 

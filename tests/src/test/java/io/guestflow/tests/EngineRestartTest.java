@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.guestflow.engine.EmbeddedKafkaBroker;
-import io.guestflow.engine.Engine;
+import io.guestflow.kafka.Partitions;
 import io.guestflow.samples.SampleGuests.Image;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -93,7 +93,7 @@ class EngineRestartTest {
         KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
         List<TopicPartition> parts = new ArrayList<>();
         for (String t : topics) {
-            parts.addAll(Engine.partitions(c, t));
+            parts.addAll(Partitions.of(c, t));
         }
         c.assign(parts);
         c.seekToBeginning(parts);

@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guestflow.config.GuestflowConfig;
 import io.guestflow.engine.Engine;
 import io.guestflow.engine.EngineConfig;
+import io.guestflow.kafka.Partitions;
 import io.guestflow.pool.PoolConfig;
 import io.guestflow.processors.inspect.InspectionReport;
 import io.guestflow.samples.SampleGuests.Image;
@@ -74,7 +76,7 @@ class EngineTest {
         props.put("guestflow.engine.allow-debug-jobs", "true");
         // an external cluster, as in production; the embedded broker is exercised by EngineRestartTest and the demo
         broker = TestBroker.start();
-        EngineConfig cfg = EngineConfig.from(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(2))
+        EngineConfig cfg = GuestflowConfig.engine(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(2))
                 .withBootstrapServers(broker.bootstrapServers());
         engine = Engine.start(cfg);
         images = fixtures;
@@ -86,7 +88,7 @@ class EngineTest {
         reader = new KafkaConsumer<>(rp, new StringDeserializer(), new ByteArrayDeserializer());
         List<TopicPartition> parts = new ArrayList<>();
         for (String t : List.of(cfg.topics().results(), cfg.topics().log(), cfg.topics().dlq())) {
-            parts.addAll(Engine.partitions(reader, t));
+            parts.addAll(Partitions.of(reader, t));
         }
         reader.assign(parts);
         reader.seekToBeginning(parts);

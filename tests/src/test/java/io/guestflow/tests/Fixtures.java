@@ -18,7 +18,11 @@ import java.util.HexFormat;
  * {@code guestflow.cache} system property).
  */
 public final class Fixtures {
-    private static Path dir;
+    private static final BuiltOnce<Path> IMAGES = new BuiltOnce<>(() -> {
+        try (HandlePool pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1))) {
+            return SampleGuests.ensure(cacheRoot().resolve("fixtures"), pool);
+        }
+    });
 
     private Fixtures() {
     }
@@ -29,13 +33,8 @@ public final class Fixtures {
     }
 
     /** The folder with every {@link SampleGuests.Image}, built on first use. */
-    public static synchronized Path images() {
-        if (dir == null) {
-            try (HandlePool pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1))) {
-                dir = SampleGuests.ensure(cacheRoot().resolve("fixtures"), pool);
-            }
-        }
-        return dir;
+    public static Path images() {
+        return IMAGES.get();
     }
 
     public static Path image(SampleGuests.Image i) {

@@ -7,7 +7,6 @@ import io.guestflow.pool.Drive;
 import io.guestflow.pool.GuestEventListener;
 import io.guestflow.pool.HandlePool;
 import io.guestflow.pool.PoolConfig;
-import io.guestflow.samples.CachedBuild;
 import java.io.IOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -62,19 +61,16 @@ final class JournalFixtures {
         }
     }
 
-    private static Path dir;
+    private static final BuiltOnce<Path> DIR = BuiltOnce.cached("journal-fixtures/v" + RECIPE,
+            d -> Files.isDirectory(d.resolve("journal"))
+                    && Arrays.stream(Guest.values()).allMatch(x -> Files.isRegularFile(d.resolve(x.file))),
+            JournalFixtures::build);
 
     private JournalFixtures() {
     }
 
-    static synchronized Path dir() {
-        if (dir == null) {
-            dir = CachedBuild.ensure(Fixtures.cacheRoot().resolve("journal-fixtures").resolve("v" + RECIPE),
-                    d -> Files.isDirectory(d.resolve("journal"))
-                            && Arrays.stream(Guest.values()).allMatch(x -> Files.isRegularFile(d.resolve(x.file))),
-                    JournalFixtures::build);
-        }
-        return dir;
+    static Path dir() {
+        return DIR.get();
     }
 
     static Path image(Guest g) {

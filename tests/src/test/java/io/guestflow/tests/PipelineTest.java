@@ -11,6 +11,7 @@ import io.guestflow.pool.FileTrees;
 import io.guestflow.pool.GuestEventListener;
 import io.guestflow.pool.HandlePool;
 import io.guestflow.pool.PoolConfig;
+import io.guestflow.processors.JobOperations;
 import io.guestflow.processors.job.FailedWithOutputException;
 import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobExecutor;
@@ -54,7 +55,7 @@ class PipelineTest {
     private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules();
     private static final List<String> RANDOM_BY_DESIGN = List.of("/var/lib/systemd/random-seed", "/etc/machine-id");
 
-    private final OperationRegistry registry = OperationRegistry.defaults();
+    private final OperationRegistry registry = JobOperations.defaults();
     private Path work;
     private Path fixture;
     private Path piped;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.guestflow.config.GuestflowConfig;
 import io.guestflow.engine.EmbeddedKafkaBroker;
 import io.guestflow.engine.Engine;
 import io.guestflow.engine.EngineConfig;
@@ -57,7 +58,7 @@ class ReadinessTest {
         props.put("guestflow.engine.instance-id", instance);
         props.put("guestflow.engine.management-port", "0"); // another test JVM may run an engine beside this one
         props.put("guestflow.engine.startup-timeout-seconds", String.valueOf(startupTimeoutSeconds));
-        return EngineConfig.from(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(1))
+        return GuestflowConfig.engine(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(1))
                 .withBootstrapServers(bootstrap);
     }
 

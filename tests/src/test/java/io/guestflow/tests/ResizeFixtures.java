@@ -7,7 +7,6 @@ import io.guestflow.pool.Drive;
 import io.guestflow.pool.GuestEventListener;
 import io.guestflow.pool.HandlePool;
 import io.guestflow.pool.PoolConfig;
-import io.guestflow.samples.CachedBuild;
 import io.guestflow.samples.SampleGuests;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -45,17 +44,14 @@ final class ResizeFixtures {
 
     static final String EFI_TYPE = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
     static final String HOSTNAME = "resize01";
-    private static Path dir;
+    private static final BuiltOnce<Path> DIR = BuiltOnce.cached("resize-fixtures/v" + RECIPE,
+            ResizeFixtures::complete, ResizeFixtures::build);
 
     private ResizeFixtures() {
     }
 
-    static synchronized Path dir() {
-        if (dir == null) {
-            dir = CachedBuild.ensure(Fixtures.cacheRoot().resolve("resize-fixtures").resolve("v" + RECIPE),
-                    ResizeFixtures::complete, ResizeFixtures::build);
-        }
-        return dir;
+    static Path dir() {
+        return DIR.get();
     }
 
     static Path image(Disk d) {

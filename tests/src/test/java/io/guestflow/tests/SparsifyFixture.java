@@ -9,7 +9,6 @@ import io.guestflow.pool.FileTrees;
 import io.guestflow.pool.GuestEventListener;
 import io.guestflow.pool.HandlePool;
 import io.guestflow.pool.PoolConfig;
-import io.guestflow.samples.CachedBuild;
 import io.guestflow.samples.SampleGuests;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -45,6 +44,8 @@ final class SparsifyFixture {
     static final String SWAP_PART_UUID = "6f1d2c3b-1111-4a5b-8c9d-0e1f2a3b4c5d";
     static final String SWAP_LV_UUID = "6f1d2c3b-2222-4a5b-8c9d-0e1f2a3b4c5d";
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final BuiltOnce<Path> DIR = BuiltOnce.cached("fixtures/sparsify-v" + RECIPE,
+            d -> Files.isRegularFile(d.resolve("manifest.json")), SparsifyFixture::build);
 
     /** The images' folder and what their filesystems hold. */
     record Built(Path dir, Manifest manifest) {
@@ -67,9 +68,8 @@ final class SparsifyFixture {
         return image.equals(A) ? "sparsevga" : "sparsevgb";
     }
 
-    static synchronized Built ensure() {
-        Path done = CachedBuild.ensure(Fixtures.cacheRoot().resolve("fixtures").resolve("sparsify-v" + RECIPE),
-                d -> Files.isRegularFile(d.resolve("manifest.json")), SparsifyFixture::build);
+    static Built ensure() {
+        Path done = DIR.get();
         try {
             return new Built(done, JSON.readValue(done.resolve("manifest.json").toFile(), Manifest.class));
         } catch (IOException e) {

@@ -12,11 +12,11 @@ import io.guestflow.pool.GuestEventListener;
 import io.guestflow.pool.GuestflowException;
 import io.guestflow.pool.HandlePool;
 import io.guestflow.pool.PoolConfig;
+import io.guestflow.processors.JobOperations;
 import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobExecutor;
 import io.guestflow.processors.job.JobParser;
 import io.guestflow.processors.job.JobRejectedException;
-import io.guestflow.processors.job.OperationRegistry;
 import io.guestflow.processors.sparsify.SparsifyJobOperation;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -83,7 +83,7 @@ class SparsifyRejectionTest {
 
     @Test
     void theEngineAcceptsTheExampleJobs() throws Exception {
-        JobParser parser = new JobParser(OperationRegistry.defaults());
+        JobParser parser = new JobParser(JobOperations.defaults());
         Path examples = Path.of(System.getProperty("guestflow.repo", "..")).resolve("config/examples");
         for (String name : List.of("sparsify.json", "sparsify-in-place.json")) {
             Job job = parser.parse(Files.readAllBytes(examples.resolve(name)));

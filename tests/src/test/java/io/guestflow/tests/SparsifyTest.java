@@ -7,8 +7,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.redhat.et.libguestfs.GuestFS;
 import io.guestflow.cli.GuestflowCli;
+import io.guestflow.config.GuestflowConfig;
 import io.guestflow.engine.Engine;
-import io.guestflow.engine.EngineConfig;
+import io.guestflow.kafka.Partitions;
 import io.guestflow.pool.ApplianceHandle;
 import io.guestflow.pool.Drive;
 import io.guestflow.pool.ErrorCode;
@@ -129,7 +130,7 @@ class SparsifyTest {
         props.put("guestflow.engine.management-port", "0");
         props.put("guestflow.engine.tmp-root", work.resolve("tmp").toString());
         try (TestBroker broker = TestBroker.start();
-             Engine engine = Engine.start(EngineConfig.from(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(1))
+             Engine engine = Engine.start(GuestflowConfig.engine(props, Map.of()).withPool(PoolConfig.defaults().withMaxAppliances(1))
                      .withBootstrapServers(broker.bootstrapServers()))) {
             Map<String, Object> client = new HashMap<>(Engine.clientProps(engine.config()));
             try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(client, new StringSerializer(), new ByteArraySerializer())) {
@@ -139,7 +140,7 @@ class SparsifyTest {
             rp.putAll(client);
             rp.put("enable.auto.commit", "false");
             try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(rp, new StringDeserializer(), new ByteArrayDeserializer())) {
-                List<TopicPartition> parts = Engine.partitions(reader, engine.config().topics().results());
+                List<TopicPartition> parts = Partitions.of(reader, engine.config().topics().results());
                 reader.assign(parts);
                 reader.seekToBeginning(parts);
                 long deadline = System.nanoTime() + Duration.ofMinutes(15).toNanos();

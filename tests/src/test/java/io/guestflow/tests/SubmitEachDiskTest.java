@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.guestflow.cli.GuestflowCli;
-import io.guestflow.engine.Engine;
+import io.guestflow.kafka.Partitions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -72,7 +72,7 @@ class SubmitEachDiskTest {
         p.put("bootstrap.servers", bootstrap);
         p.put("enable.auto.commit", "false");
         try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> parts = Engine.partitions(c, TOPIC);
+            List<TopicPartition> parts = Partitions.of(c, TOPIC);
             c.assign(parts);
             c.seekToBeginning(parts);
             List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();

@@ -7,7 +7,6 @@ import io.guestflow.pool.Drive;
 import io.guestflow.pool.GuestEventListener;
 import io.guestflow.pool.HandlePool;
 import io.guestflow.pool.PoolConfig;
-import io.guestflow.samples.CachedBuild;
 import io.guestflow.samples.SampleGuests;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -41,19 +40,15 @@ public final class SysprepFixtures {
     static final String DEBIAN_MACHINE_ID = "0123456789abcdef0123456789abcdef\n"; // from SampleGuests
     static final String RHEL_MACHINE_ID = "fedcba9876543210fedcba9876543210\n";
 
-    private static Path dir;
+    private static final BuiltOnce<Path> DIR = BuiltOnce.cached("fixtures/sysprep-v" + RECIPE + "-samples-v"
+            + SampleGuests.RECIPE_VERSION, d -> Files.isRegularFile(d.resolve("original.properties")),
+            SysprepFixtures::build);
 
     private SysprepFixtures() {
     }
 
-    public static synchronized Path dir() {
-        if (dir != null) {
-            return dir;
-        }
-        dir = CachedBuild.ensure(Fixtures.cacheRoot().resolve("fixtures").resolve("sysprep-v" + RECIPE + "-samples-v"
-                + SampleGuests.RECIPE_VERSION), d -> Files.isRegularFile(d.resolve("original.properties")),
-                SysprepFixtures::build);
-        return dir;
+    public static Path dir() {
+        return DIR.get();
     }
 
     public static Properties original() {

@@ -2,9 +2,10 @@ package io.guestflow.tests;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guestflow.config.GuestflowConfig;
 import io.guestflow.engine.Engine;
 import io.guestflow.engine.EngineConfig;
-import io.guestflow.scan.ScanConfig;
+import io.guestflow.kafka.Partitions;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -69,9 +70,9 @@ final class TestEngine implements AutoCloseable {
         TestBroker broker = TestBroker.start();
         try {
             // one appliance; other guestflow.pool.* settings as the properties say
-            EngineConfig given = EngineConfig.from(props, Map.of());
+            EngineConfig given = GuestflowConfig.engine(props, Map.of());
             EngineConfig cfg = given.withPool(given.pool().withMaxAppliances(1)).withBootstrapServers(broker.bootstrapServers());
-            Engine engine = Engine.start(cfg, ScanConfig.all(props, Map.of(), Engine.json()), ScanConfig.reportsDir(props, Map.of()));
+            Engine engine = Engine.start(cfg, GuestflowConfig.scans(props, Map.of()), GuestflowConfig.reportsDir(props, Map.of()));
             Map<String, Object> client = new HashMap<>(Engine.clientProps(engine.config()));
             KafkaProducer<String, byte[]> producer = new KafkaProducer<>(client, new StringSerializer(), new ByteArraySerializer());
             Properties rp = new Properties();
@@ -81,7 +82,7 @@ final class TestEngine implements AutoCloseable {
             List<TopicPartition> parts = new ArrayList<>();
             for (String t : List.of(cfg.topics().jobs(), cfg.topics().results(), cfg.topics().log(), cfg.topics().journal(),
                     cfg.topics().dlq())) {
-                parts.addAll(Engine.partitions(reader, t));
+                parts.addAll(Partitions.of(reader, t));
             }
             reader.assign(parts);
             reader.seekToBeginning(parts);

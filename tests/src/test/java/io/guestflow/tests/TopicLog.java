@@ -2,7 +2,7 @@ package io.guestflow.tests;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.guestflow.engine.Engine;
+import io.guestflow.kafka.Partitions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,7 +28,7 @@ final class TopicLog implements AutoCloseable {
         consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
         List<TopicPartition> parts = new ArrayList<>();
         for (String t : topics) {
-            parts.addAll(Engine.partitions(consumer, t));
+            parts.addAll(Partitions.of(consumer, t));
         }
         consumer.assign(parts);
         consumer.seekToBeginning(parts);

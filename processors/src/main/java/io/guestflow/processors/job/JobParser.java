@@ -135,11 +135,8 @@ public final class JobParser {
             }
         }
         String type = text(jobId, root, "type", true);
-        if (!registry.knows(type)) {
-            throw new JobRejectedException(jobId, "unknown job type '" + type + "' (known: " + registry.types() + ")");
-        }
         if (!registry.supports(type)) {
-            throw new JobRejectedException(jobId, "unsupported job type '" + type + "': not implemented in this version");
+            throw new JobRejectedException(jobId, "unknown job type '" + type + "' (known: " + registry.supported() + ")");
         }
         JsonNode disksNode = root.get("disks");
         if (disksNode == null || !disksNode.isArray() || disksNode.isEmpty()) {

@@ -5,7 +5,8 @@ package io.guestflow.processors.sysprep;
  * runs by default, and what it does to a guest. Filesystem operations run
  * with the guest's filesystems mounted at their inspected mountpoints;
  * device operations (LVM and filesystem UUIDs) run after they are unmounted.
- * Adding one is one class in {@code ops/} and one line in {@link SysprepOperations}.
+ * Adding one is one class in {@code ops/} and one line in
+ * {@code META-INF/services/io.guestflow.processors.sysprep.SysprepOperation} (see {@link SysprepOperations}).
  */
 public interface SysprepOperation {
 
@@ -25,6 +26,11 @@ public interface SysprepOperation {
     /** Operations run by order, then by name ({@code customize} runs last). */
     default int order() {
         return 0;
+    }
+
+    /** The job options this operation reads (with their flags and checks); none by default. */
+    default java.util.List<OperationOption> options() {
+        return java.util.List.of();
     }
 
     /** Null when the operation applies to this guest, otherwise why it is skipped. */

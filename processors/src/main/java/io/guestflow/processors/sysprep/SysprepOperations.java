@@ -1,72 +1,25 @@
 package io.guestflow.processors.sysprep;
 
-import io.guestflow.processors.sysprep.ops.AbrtData;
-import io.guestflow.processors.sysprep.ops.BackupFiles;
-import io.guestflow.processors.sysprep.ops.BashHistory;
-import io.guestflow.processors.sysprep.ops.BlkidTab;
-import io.guestflow.processors.sysprep.ops.CaCertificates;
-import io.guestflow.processors.sysprep.ops.CrashData;
-import io.guestflow.processors.sysprep.ops.CronSpool;
-import io.guestflow.processors.sysprep.ops.Customize;
-import io.guestflow.processors.sysprep.ops.DhcpClientState;
-import io.guestflow.processors.sysprep.ops.DhcpServerState;
-import io.guestflow.processors.sysprep.ops.DovecotData;
-import io.guestflow.processors.sysprep.ops.FirewallRules;
-import io.guestflow.processors.sysprep.ops.FlagReconfiguration;
-import io.guestflow.processors.sysprep.ops.FsUuids;
-import io.guestflow.processors.sysprep.ops.IpaClient;
-import io.guestflow.processors.sysprep.ops.KerberosData;
-import io.guestflow.processors.sysprep.ops.KerberosHostkeytab;
-import io.guestflow.processors.sysprep.ops.Logfiles;
-import io.guestflow.processors.sysprep.ops.LvmUuids;
-import io.guestflow.processors.sysprep.ops.MachineId;
-import io.guestflow.processors.sysprep.ops.MailSpool;
-import io.guestflow.processors.sysprep.ops.NetHostname;
-import io.guestflow.processors.sysprep.ops.NetHwaddr;
-import io.guestflow.processors.sysprep.ops.NetNmconn;
-import io.guestflow.processors.sysprep.ops.PacctLog;
-import io.guestflow.processors.sysprep.ops.PackageManagerCache;
-import io.guestflow.processors.sysprep.ops.PamData;
-import io.guestflow.processors.sysprep.ops.PasswdBackups;
-import io.guestflow.processors.sysprep.ops.PuppetDataLog;
-import io.guestflow.processors.sysprep.ops.RhSubscriptionManager;
-import io.guestflow.processors.sysprep.ops.RhnSystemid;
-import io.guestflow.processors.sysprep.ops.RpmDb;
-import io.guestflow.processors.sysprep.ops.SambaDbLog;
-import io.guestflow.processors.sysprep.ops.Script;
-import io.guestflow.processors.sysprep.ops.SmoltUuid;
-import io.guestflow.processors.sysprep.ops.SshHostkeys;
-import io.guestflow.processors.sysprep.ops.SshUserdir;
-import io.guestflow.processors.sysprep.ops.SssdDbLog;
-import io.guestflow.processors.sysprep.ops.TmpFiles;
-import io.guestflow.processors.sysprep.ops.UdevPersistentNet;
-import io.guestflow.processors.sysprep.ops.UserAccount;
-import io.guestflow.processors.sysprep.ops.Utmp;
-import io.guestflow.processors.sysprep.ops.YumUuid;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.ServiceLoader;
 import java.util.Set;
 
 /**
  * Every sysprep operation, by name (virt-sysprep 1.48's list), and the
- * selection rules of its {@code --operations}.
+ * selection rules of its {@code --operations}. The operations are the
+ * classes that {@code META-INF/services/io.guestflow.processors.sysprep.SysprepOperation}
+ * lists: they live in {@code ops/} and use this package, which therefore
+ * names none of them in its code.
  */
 public final class SysprepOperations {
     private static final Map<String, SysprepOperation> ALL = new LinkedHashMap<>();
 
     static {
-        for (SysprepOperation op : List.of(new AbrtData(), new BackupFiles(), new BashHistory(), new BlkidTab(),
-                new CaCertificates(), new CrashData(), new CronSpool(), new Customize(), new DhcpClientState(),
-                new DhcpServerState(), new DovecotData(), new FirewallRules(), new FlagReconfiguration(),
-                new FsUuids(), new IpaClient(), new KerberosData(), new KerberosHostkeytab(), new Logfiles(),
-                new LvmUuids(), new MachineId(), new MailSpool(), new NetHostname(), new NetHwaddr(),
-                new NetNmconn(), new PacctLog(), new PackageManagerCache(), new PamData(), new PasswdBackups(),
-                new PuppetDataLog(), new RhSubscriptionManager(), new RhnSystemid(), new RpmDb(), new SambaDbLog(),
-                new Script(), new SmoltUuid(), new SshHostkeys(), new SshUserdir(), new SssdDbLog(),
-                new TmpFiles(), new UdevPersistentNet(), new UserAccount(), new Utmp(), new YumUuid())) {
+        for (SysprepOperation op : ServiceLoader.load(SysprepOperation.class, SysprepOperation.class.getClassLoader())) {
             ALL.put(op.name(), op);
         }
     }

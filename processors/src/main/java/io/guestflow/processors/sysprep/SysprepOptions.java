@@ -5,8 +5,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.guestflow.processors.job.JobRejectedException;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
@@ -23,26 +26,27 @@ import java.util.regex.Pattern;
  * @param firstbootCommands  customize: commands run as root at the guest's first boot
  * @param randomSeed         customize: write a new random seed (default true, as virt-sysprep)
  * @param selinuxRelabel     customize: relabel at first boot when the guest uses SELinux
- * @param removeUserAccounts user-account: only these users (empty = all non-system users)
- * @param keepUserAccounts   user-account: never these users
  * @param scripts            script: shell commands run on the engine host in the mounted guest
+ * @param operationOptions   the options that operations declare ({@link SysprepOperation#options()}), by field;
+ *                           each operation reads its own with {@link #values(OperationOption)}
  */
 public record SysprepOptions(List<SysprepOperation> operations, boolean dryRun, String hostname, String rootPassword,
                              String timezone, List<SshKey> sshInjectKeys, List<String> firstbootCommands,
-                             boolean randomSeed, boolean selinuxRelabel, List<String> removeUserAccounts,
-                             List<String> keepUserAccounts, List<String> scripts) {
+                             boolean randomSeed, boolean selinuxRelabel, List<String> scripts,
+                             Map<String, List<String>> operationOptions) {
 
     /** A public key for a user of the guest. */
     public record SshKey(String user, String key) {
     }
 
-    public static final Set<String> NAMES = Set.of("operations", "dryRun", "hostname", "rootPassword", "timezone",
-            "sshInjectKeys", "firstbootCommands", "randomSeed", "selinuxRelabel", "removeUserAccounts",
-            "keepUserAccounts", "scripts");
+    private static final Set<String> OWN_NAMES = Set.of("operations", "dryRun", "hostname", "rootPassword", "timezone",
+            "sshInjectKeys", "firstbootCommands", "randomSeed", "selinuxRelabel", "scripts");
+
+    /** A user name of the guest, as useradd takes it. */
+    public static final Pattern USER_NAME = Pattern.compile("[a-z_][a-z0-9_.-]{0,31}\\$?");
     private static final Pattern HOSTNAME = Pattern.compile(
             "(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*");
     private static final Pattern TIMEZONE = Pattern.compile("[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*");
-    private static final Pattern USER = Pattern.compile("[a-z_][a-z0-9_.-]{0,31}\\$?");
 
     /**
      * Parses and checks {@code options}; every problem is a rejection that
@@ -51,10 +55,11 @@ public record SysprepOptions(List<SysprepOperation> operations, boolean dryRun, 
      * @param hostScriptsAllowed whether the engine's configuration lets the script operation run host commands
      */
     public static SysprepOptions parse(String jobId, ObjectNode options, boolean hostScriptsAllowed) {
+        Set<String> names = names();
         for (Iterator<String> it = options.fieldNames(); it.hasNext(); ) {
             String name = it.next();
-            if (!NAMES.contains(name)) {
-                throw JobRejectedException.unknownOption(jobId, "sysprep", name, NAMES);
+            if (!names.contains(name)) {
+                throw JobRejectedException.unknownOption(jobId, "sysprep", name, names);
             }
         }
         List<SysprepOperation> ops;
@@ -88,7 +93,7 @@ public record SysprepOptions(List<SysprepOperation> operations, boolean dryRun, 
                 }
                 String user = e.get("user").asText();
                 String key = e.get("key").asText().strip();
-                if (!USER.matcher(user).matches()) {
+                if (!USER_NAME.matcher(user).matches()) {
                     throw new JobRejectedException(jobId, "sshInjectKeys: invalid user name '" + user + "'");
                 }
                 if (key.isEmpty() || key.contains("\n") || !key.matches("(ssh-|ecdsa-|sk-)\\S+ \\S+.*")) {
@@ -99,13 +104,7 @@ public record SysprepOptions(List<SysprepOperation> operations, boolean dryRun, 
             }
         }
         List<String> firstboot = strings(jobId, options, "firstbootCommands");
-        List<String> remove = users(jobId, options, "removeUserAccounts");
-        List<String> keep = users(jobId, options, "keepUserAccounts");
-        boolean userAccount = ops.stream().anyMatch(o -> o.name().equals("user-account"));
-        if ((!remove.isEmpty() || !keep.isEmpty()) && !userAccount) {
-            throw new JobRejectedException(jobId, "removeUserAccounts/keepUserAccounts were given, but the "
-                    + "'user-account' operation is not enabled");
-        }
+        Map<String, List<String>> declared = operationOptions(jobId, options, ops);
         List<String> scripts = strings(jobId, options, "scripts");
         boolean scriptOp = ops.stream().anyMatch(o -> o.name().equals("script"));
         if (!scripts.isEmpty() && scriptOp && !hostScriptsAllowed) {
@@ -114,7 +113,51 @@ public record SysprepOptions(List<SysprepOperation> operations, boolean dryRun, 
         }
         return new SysprepOptions(ops, dryRun, hostname, rootPassword, timezone, List.copyOf(keys), firstboot,
                 bool(jobId, options, "randomSeed", true), bool(jobId, options, "selinuxRelabel", false),
-                remove, keep, scripts);
+                scripts, declared);
+    }
+
+    /** The values of {@code option}, declared by one of the operations; empty when not given. */
+    public List<String> values(OperationOption option) {
+        return operationOptions.getOrDefault(option.field(), List.of());
+    }
+
+    /** Every option of sysprep jobs: its own, and the ones operations declare. */
+    public static Set<String> names() {
+        Set<String> names = new TreeSet<>(OWN_NAMES);
+        declared().forEach(o -> names.add(o.field()));
+        return names;
+    }
+
+    /** The options the operations declare, in the order of the operations' names. */
+    public static List<OperationOption> declared() {
+        return SysprepOperations.all().stream().flatMap(o -> o.options().stream()).toList();
+    }
+
+    /**
+     * The options operations declare, each value checked; an operation's
+     * options given while it is not enabled are a rejection.
+     */
+    private static Map<String, List<String>> operationOptions(String jobId, ObjectNode options,
+                                                              List<SysprepOperation> enabled) {
+        Map<String, List<String>> values = new LinkedHashMap<>();
+        for (SysprepOperation op : SysprepOperations.all()) {
+            boolean given = false;
+            for (OperationOption o : op.options()) {
+                List<String> v = strings(jobId, options, o.field());
+                for (String s : v) {
+                    if (!o.valid().matcher(s).matches()) {
+                        throw new JobRejectedException(jobId, "option '" + o.field() + "': " + o.invalid() + " '" + s + "'");
+                    }
+                }
+                given |= !v.isEmpty();
+                values.put(o.field(), v);
+            }
+            if (given && !enabled.contains(op)) {
+                throw new JobRejectedException(jobId, String.join("/", op.options().stream().map(OperationOption::field)
+                        .toList()) + " were given, but the '" + op.name() + "' operation is not enabled");
+            }
+        }
+        return Map.copyOf(values);
     }
 
     @Override
@@ -176,13 +219,4 @@ public record SysprepOptions(List<SysprepOperation> operations, boolean dryRun, 
         return List.copyOf(out);
     }
 
-    private static List<String> users(String jobId, ObjectNode o, String name) {
-        List<String> users = strings(jobId, o, name);
-        for (String u : users) {
-            if (!USER.matcher(u).matches()) {
-                throw new JobRejectedException(jobId, "option '" + name + "': invalid user name '" + u + "'");
-            }
-        }
-        return users;
-    }
 }

@@ -3,13 +3,14 @@ package io.guestflow.processors.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import io.guestflow.processors.JobOperations;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 class JobParserTest {
-    private final JobParser parser = new JobParser(OperationRegistry.defaults());
+    private final JobParser parser = new JobParser(JobOperations.defaults());
 
     private Job parse(String json) {
         return parser.parse(json.getBytes(StandardCharsets.UTF_8));
@@ -129,7 +130,7 @@ class JobParserTest {
 
     @Test
     void theEnginesLongestTimeoutIsEnforcedAndCapsTheDefault() {
-        JobParser strict = new JobParser(OperationRegistry.defaults(), 600, true);
+        JobParser strict = new JobParser(JobOperations.defaults(), 600, true);
         JobRejectedException e = catchThrowableOfType(JobRejectedException.class, () -> strict.parse(
                 "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}],\"timeoutSeconds\":601}"
                         .getBytes(StandardCharsets.UTF_8)));
@@ -141,7 +142,7 @@ class JobParserTest {
     @Test
     void debugJobsRunOnlyWhereTheConfigurationAllowsThem() {
         String json = "{\"jobId\":\"j1\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}],\"debug\":true}";
-        JobParser noDebug = new JobParser(OperationRegistry.defaults(), 3600, false);
+        JobParser noDebug = new JobParser(JobOperations.defaults(), 3600, false);
         JobRejectedException e = catchThrowableOfType(JobRejectedException.class,
                 () -> noDebug.parse(json.getBytes(StandardCharsets.UTF_8)));
         assertThat(e.jobId()).isEqualTo("j1");

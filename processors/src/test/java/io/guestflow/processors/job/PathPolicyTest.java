@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.guestflow.processors.JobOperations;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -88,7 +89,7 @@ class PathPolicyTest {
     void tmpDirsNamedInOptionsStayUnderTheTmpRoot() throws Exception {
         Path tmpRoot = Files.createDirectories(tmp.resolve("work"));
         Files.createDirectories(tmpRoot.resolve("mine"));
-        PathPolicy withTmp = new PathPolicy(images, out, tmpRoot, OperationRegistry.defaults());
+        PathPolicy withTmp = new PathPolicy(images, out, tmpRoot, JobOperations.defaults());
         String disk = images.resolve("web01.qcow2").toString();
         java.util.function.Function<String, Job> sparsify = dir -> {
             var o = JsonNodeFactory.instance.objectNode().put("tmpDir", dir);
@@ -105,7 +106,7 @@ class PathPolicyTest {
         assertThat(catchThrowableOfType(JobRejectedException.class,
                 () -> withTmp.check(sparsify.apply(tmpRoot.resolve("escape").toString()))).reason()).contains("outside");
         // no tmp root at all: refused with the setting's name
-        PathPolicy none = new PathPolicy(images, out, null, OperationRegistry.defaults());
+        PathPolicy none = new PathPolicy(images, out, null, JobOperations.defaults());
         assertThat(catchThrowableOfType(JobRejectedException.class,
                 () -> none.check(sparsify.apply(tmpRoot.toString()))).reason()).contains("guestflow.engine.tmp-root");
         // inside a pipeline, the step is named

@@ -74,7 +74,7 @@ class JournalOptionsTest {
     @Test
     void theDocumentedExampleJobIsValid() throws Exception {
         byte[] raw = java.nio.file.Files.readAllBytes(java.nio.file.Path.of("../config/examples/journal.json"));
-        var registry = io.guestflow.processors.job.OperationRegistry.defaults();
+        var registry = io.guestflow.processors.JobOperations.defaults();
         Job job = new io.guestflow.processors.job.JobParser(registry).parse(raw);
         registry.get("journal").validate(job);
         JournalOptions o = JournalOptions.of(job);

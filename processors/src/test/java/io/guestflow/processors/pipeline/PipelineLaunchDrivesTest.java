@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.guestflow.pool.Drive;
 import io.guestflow.pool.FileTrees;
+import io.guestflow.processors.JobOperations;
 import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobExecution;
 import io.guestflow.processors.job.JobExecutor;
@@ -28,7 +29,7 @@ import org.junit.jupiter.api.Test;
  */
 class PipelineLaunchDrivesTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final OperationRegistry registry = OperationRegistry.defaults();
+    private final OperationRegistry registry = JobOperations.defaults();
     private Path dir;
     private Path disk;
 

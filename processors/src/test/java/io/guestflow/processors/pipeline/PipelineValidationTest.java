@@ -3,6 +3,7 @@ package io.guestflow.processors.pipeline;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import io.guestflow.processors.JobOperations;
 import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobParser;
 import io.guestflow.processors.job.JobRejectedException;
@@ -14,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /** Pipelines are judged whole before anything runs; a bad step is named by its index and type. */
 class PipelineValidationTest {
-    private final OperationRegistry registry = OperationRegistry.defaults();
+    private final OperationRegistry registry = JobOperations.defaults();
     private final JobParser parser = new JobParser(registry);
 
     private Job parse(String steps, String output) {
@@ -91,7 +92,7 @@ class PipelineValidationTest {
     void theSysprepHostScriptSwitchAppliesToSteps() {
         String steps = "[{\"type\":\"sysprep\",\"options\":{\"scripts\":[\"true\"]}}]";
         assertThat(rejection(steps, null)).contains("steps[0] (sysprep)");
-        Job job = new JobParser(OperationRegistry.defaults(true)).parse(("{\"jobId\":\"p1\",\"type\":\"pipeline\","
+        Job job = new JobParser(JobOperations.defaults(true)).parse(("{\"jobId\":\"p1\",\"type\":\"pipeline\","
                 + "\"disks\":[{\"uri\":\"/images/a.qcow2\"}],\"options\":{\"steps\":" + steps + "}}").getBytes(StandardCharsets.UTF_8));
         assertThat(job.type()).isEqualTo("pipeline");
     }

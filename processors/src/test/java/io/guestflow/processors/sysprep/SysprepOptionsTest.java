@@ -6,7 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.guestflow.processors.job.JobRejectedException;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /** Operation selection and option checks: everything decided before an appliance exists. */
@@ -76,6 +80,31 @@ class SysprepOptionsTest {
     }
 
     @Test
+    void anOperationsOwnOptionsAreParsedAndCheckedFromItsDeclaration() throws Exception {
+        assertThat(SysprepOptions.declared()).extracting(OperationOption::field)
+                .containsExactly("removeUserAccounts", "keepUserAccounts");
+        SysprepOptions o = SysprepOptions.parse("j", json("{\"operations\": \"+user-account\","
+                + " \"removeUserAccounts\": \"alice,bob\", \"keepUserAccounts\": [\"bob\"]}"), false);
+        assertThat(o.values(io.guestflow.processors.sysprep.ops.UserAccount.REMOVE)).containsExactly("alice", "bob");
+        assertThat(o.values(io.guestflow.processors.sysprep.ops.UserAccount.KEEP)).containsExactly("bob");
+        assertThatThrownBy(() -> SysprepOptions.parse("j",
+                json("{\"operations\": \"+user-account\", \"keepUserAccounts\": [\"Bad User\"]}"), false))
+                .hasMessage("option 'keepUserAccounts': invalid user name 'Bad User'");
+        assertThatThrownBy(() -> SysprepOptions.parse("j", json("{\"keepUserAccounts\": [\"bob\"]}"), false))
+                .hasMessageContaining("removeUserAccounts/keepUserAccounts were given, but the 'user-account' operation");
+    }
+
+    /** config/schemas/job.schema.json names every sysprep option: the declared ones too, and no other. */
+    @Test
+    void theJobSchemaNamesEverySysprepOption() throws Exception {
+        Path schema = Path.of(System.getProperty("guestflow.repo", "..")).resolve("config/schemas/job.schema.json");
+        String described = JSON.readTree(schema.toFile()).path("properties").path("options").path("description").asText();
+        Matcher m = Pattern.compile("sysprep: \\{([^}]*)}").matcher(described);
+        assertThat(m.find()).as("the options' description in " + schema + " lists sysprep's").isTrue();
+        assertThat(new TreeSet<>(List.of(m.group(1).split(",\\s*")))).isEqualTo(SysprepOptions.names());
+    }
+
+    @Test
     void hostScriptsNeedTheConfigurationSwitch() throws Exception {
         ObjectNode o = json("{\"scripts\": [\"touch etc/sealed\"]}");
         assertThatThrownBy(() -> SysprepOptions.parse("j", o, false))
@@ -93,7 +122,7 @@ class SysprepOptionsTest {
     @Test
     void theDocumentedExampleJobIsValid() throws Exception {
         byte[] raw = java.nio.file.Files.readAllBytes(java.nio.file.Path.of("../config/examples/sysprep.json"));
-        var registry = io.guestflow.processors.job.OperationRegistry.defaults();
+        var registry = io.guestflow.processors.JobOperations.defaults();
         var job = new io.guestflow.processors.job.JobParser(registry).parse(raw);
         registry.get("sysprep").validate(job);
         SysprepOptions o = SysprepOptions.parse(job.jobId(), job.options(), false);

@@ -1,8 +1,10 @@
 package io.guestflow.processors.sysprep.ops;
 
 import io.guestflow.processors.sysprep.GuestScope;
-import io.guestflow.processors.sysprep.SysprepContext;
 import io.guestflow.processors.sysprep.NamedOperation;
+import io.guestflow.processors.sysprep.OperationOption;
+import io.guestflow.processors.sysprep.SysprepContext;
+import io.guestflow.processors.sysprep.SysprepOptions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -15,9 +17,20 @@ import java.util.TreeMap;
  * {@code removeUserAccounts} limits it to some users, {@code keepUserAccounts} spares some.
  */
 public final class UserAccount extends NamedOperation {
+    /** Only these users (none given: every non-system user). */
+    public static final OperationOption REMOVE = new OperationOption("removeUserAccounts", "--remove-user-accounts",
+            "USER", "user-account: only these users.", SysprepOptions.USER_NAME, "invalid user name");
+    /** Never these users. */
+    public static final OperationOption KEEP = new OperationOption("keepUserAccounts", "--keep-user-accounts",
+            "USER", "user-account: never these users.", SysprepOptions.USER_NAME, "invalid user name");
 
     public UserAccount() {
         super("user-account", "Remove the user accounts in the guest", false);
+    }
+
+    @Override
+    public List<OperationOption> options() {
+        return List.of(REMOVE, KEEP);
     }
 
     @Override
@@ -69,10 +82,11 @@ public final class UserAccount extends NamedOperation {
     }
 
     private static boolean chosen(SysprepContext ctx, String user) {
-        if (ctx.options().keepUserAccounts().contains(user)) {
+        if (ctx.options().values(KEEP).contains(user)) {
             return false;
         }
-        return ctx.options().removeUserAccounts().isEmpty() || ctx.options().removeUserAccounts().contains(user);
+        List<String> only = ctx.options().values(REMOVE);
+        return only.isEmpty() || only.contains(user);
     }
 
     /** Drops the lines whose first field is one of {@code users}; the file is rewritten in place. */
