@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * qcow2 overlays over local disks, attached instead of them, so that work
@@ -22,6 +24,7 @@ import java.util.concurrent.TimeUnit;
  * (see {@link #commit()}).
  */
 public final class DiskOverlays implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(DiskOverlays.class);
     /** Upper bound of an overlay's L1 table, which qemu keeps in memory whole. */
     private static final long MAX_L1_BYTES = 8L << 20;
     /** qemu-img commit copies in chunks of at most 64 KiB (its mirror granularity); a bound with room. */
@@ -138,13 +141,19 @@ public final class DiskOverlays implements AutoCloseable {
         qemu("qemu-img", null, "commit", "-q", "-d", "--image-opts", "driver=qcow2,file.driver=file,file.filename="
                 + optValue(overlay) + ",backing.driver=" + fmt + ",backing.file.driver=file,backing.file.filename="
                 + optValue(base.path()) + ",backing.discard=unmap,backing.detect-zeroes=unmap");
-        if (!holes.isEmpty()) {
-            StringBuilder cmds = new StringBuilder();
-            for (ByteRanges.Range r : holes.list()) {
-                cmds.append("write -z -u ").append(r.start()).append(' ').append(r.length()).append('\n');
-            }
-            cmds.append("flush\n");
+        if (holes.isEmpty()) {
+            return;
+        }
+        StringBuilder cmds = new StringBuilder();
+        for (ByteRanges.Range r : holes.list()) {
+            cmds.append("write -z -u ").append(r.start()).append(' ').append(r.length()).append('\n');
+        }
+        cmds.append("flush\n");
+        try {
             qemu("qemu-io", cmds.toString(), "-f", fmt, base.path().toAbsolutePath().toString());
+        } catch (GuestflowException e) {
+            // the changes are in the disk; only some zeroes may stay allocated
+            LOG.warn("committed into {}, but making its zero ranges holes again failed: {}", base.path(), e.getMessage());
         }
     }
 
