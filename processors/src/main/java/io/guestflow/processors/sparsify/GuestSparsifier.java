@@ -9,6 +9,10 @@ import io.guestflow.pool.GuestflowException;
 import io.guestflow.processors.sparsify.SparsifyReport.Action;
 import io.guestflow.processors.sparsify.SparsifyReport.Filesystem;
 import io.guestflow.processors.sparsify.SparsifyReport.VolumeGroup;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -32,6 +36,12 @@ import org.slf4j.LoggerFactory;
  * instead. In place, discards reach the image file as holes; a filesystem
  * that cannot trim is reported and left alone (zeroes would not shrink it).
  *
+ * <p>In place, nothing may make the image grow: ext filesystems are mounted
+ * with {@code noinit_itable} (a read-write mount of an ext4 whose inode
+ * tables were never written otherwise starts the kernel's
+ * {@code ext4lazyinit}, which writes zeroes over them, allocating them in
+ * the image), and a swap area keeps its header page as it was.
+ *
  * <p>Everything that could refuse the job (encrypted filesystems, names in
  * {@code ignore}/{@code zero} that the guest does not have) is checked
  * before the first write.
@@ -43,6 +53,11 @@ final class GuestSparsifier {
     /** The x86 (4 KiB page) swap signature sits in the last 10 bytes of the first page. */
     private static final long SWAP_SIGNATURE_OFFSET = 4086;
     private static final long ST_RDONLY = 0x1;
+
+    /** ext2/3/4 mounted read-write without starting ext4lazyinit (see the class comment). */
+    private static final Set<String> EXT = Set.of("ext2", "ext3", "ext4");
+    /** The page of a swap area that holds its signature, version, label and UUID. */
+    private static final int SWAP_HEADER = 4096;
 
     private final GuestFS g;
     private final SparsifyOptions options;
@@ -154,7 +169,7 @@ final class GuestSparsifier {
 
     private Filesystem sparsifyFilesystem(String fs, String type) throws LibGuestFSException {
         try {
-            g.mount_options("", fs, "/");
+            mount(fs, type);
         } catch (LibGuestFSException notMountable) {
             if ("swap".equals(type) && isLinuxSwap(fs)) {
                 return recreateSwap(fs, type);
@@ -187,6 +202,22 @@ final class GuestSparsifier {
         }
     }
 
+    /**
+     * Read-write, as virt-sparsify mounts; ext filesystems with {@code noinit_itable}
+     * (kernels that do not know the option get a plain mount).
+     */
+    private void mount(String fs, String type) throws LibGuestFSException {
+        if (EXT.contains(type)) {
+            try {
+                g.mount_options("noinit_itable", fs, "/");
+                return;
+            } catch (LibGuestFSException e) {
+                LOG.debug("mounting {} with noinit_itable failed ({}); mounting it plainly", fs, firstLine(e));
+            }
+        }
+        g.mount_options("", fs, "/");
+    }
+
     private boolean isLinuxSwap(String dev) {
         try {
             return "SWAPSPACE2".equals(g.pread_device(dev, 10, SWAP_SIGNATURE_OFFSET));
@@ -197,22 +228,27 @@ final class GuestSparsifier {
 
     /**
      * Swap contents are garbage once the guest is off: discard them all and
-     * write a fresh header with the old label and UUID, so fstab entries and
-     * resume= parameters that name them still match.
+     * write the header page back as it was (label, UUID and version, which
+     * fstab entries and resume= parameters may name), as virt-sparsify does.
      */
     private Filesystem recreateSwap(String dev, String type) throws LibGuestFSException {
-        String uuid = g.vfs_uuid(dev);
-        String label = g.vfs_label(dev);
         long size = g.blockdev_getsize64(dev);
-        discardOrZero(dev);
-        Map<String, Object> mkswap = new HashMap<>();
-        if (!uuid.isEmpty()) {
-            mkswap.put("uuid", uuid);
+        Path header = null;
+        try {
+            header = Files.createTempFile("guestflow-swap", ".header");
+            g.download_offset(dev, header.toString(), 0, SWAP_HEADER);
+            if (Files.size(header) != SWAP_HEADER) {
+                throw new GuestflowException(ErrorCode.OPERATION_FAILED, "cannot read the header of swap area " + dev);
+            }
+            discardOrZero(dev);
+            g.upload_offset(header.toString(), dev, 0);
+        } catch (IOException e) {
+            throw new UncheckedIOException("keeping the header of swap area " + dev, e);
+        } finally {
+            if (header != null) {
+                header.toFile().delete();
+            }
         }
-        if (!label.isEmpty()) {
-            mkswap.put("label", label);
-        }
-        g.mkswap(dev, mkswap);
         return new Filesystem(dev, type, Action.SWAP_RECREATED, size, null, null);
     }
 
