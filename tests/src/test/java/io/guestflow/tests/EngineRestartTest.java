@@ -128,6 +128,7 @@ class EngineRestartTest {
                         io.guestflow.pool.HostInfo.commandLine(p).orElse("")).results().map(m -> m.group()))
                 .distinct().toList();
         // the job's appliance is up or booting: kill the engine as a crash would
+        Leftovers.expectDebrisOfKilling(engine.toHandle());
         engine.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
         long killedAt = System.nanoTime();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);

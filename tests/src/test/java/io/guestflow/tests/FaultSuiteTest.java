@@ -274,6 +274,7 @@ class FaultSuiteTest {
         // let it run a moment: mid-job, not at its first instant
         Thread.sleep(1000);
         Process p = engines.get(victim.instance());
+        Leftovers.expectDebrisOfKilling(p.toHandle());
         p.destroyForcibly();
         killedAt.put(victim.instance(), System.currentTimeMillis());
         p.waitFor(30, TimeUnit.SECONDS);
