@@ -568,14 +568,14 @@ public final class ImageProbe {
      * with the format given, and every file it lists must be one the walk vetted.
      */
     private JsonNode qemuChain(Walk walk) {
-        Result r = run(List.of(qemuImg, "info", "-U", "--output=json", "--backing-chain", "-f", walk.format,
+        Subprocess.Result r = run(List.of(qemuImg, "info", "-U", "--output=json", "--backing-chain", "-f", walk.format,
                 walk.real.toString()));
-        if (r.exitCode != 0) {
-            throw new GuestflowException(ErrorCode.DISK_CORRUPT, walk.shown + ": qemu-img cannot open it: " + firstLine(r.stderr));
+        if (r.exitCode() != 0) {
+            throw new GuestflowException(ErrorCode.DISK_CORRUPT, walk.shown + ": qemu-img cannot open it: " + firstLine(r.stderr()));
         }
         JsonNode chain;
         try {
-            chain = JSON.readTree(r.stdout);
+            chain = JSON.readTree(r.stdout());
         } catch (IOException e) {
             throw new GuestflowException(ErrorCode.DISK_CORRUPT, walk.shown + ": unreadable qemu-img output: " + e.getMessage(), e);
         }
@@ -635,12 +635,12 @@ public final class ImageProbe {
         if (format.equals("raw")) {
             return null;
         }
-        Result r = run(List.of(qemuImg, "check", "-U", "-f", format, path.toString()));
+        Subprocess.Result r = run(List.of(qemuImg, "check", "-U", "-f", format, path.toString()));
         // 0 clean, 3 leaked clusters only (harmless for reading); 63 no check for this format
-        if (r.exitCode == 0 || r.exitCode == 3 || r.exitCode == CHECK_UNSUPPORTED) {
+        if (r.exitCode() == 0 || r.exitCode() == 3 || r.exitCode() == CHECK_UNSUPPORTED) {
             return null;
         }
-        return firstLine(r.stderr.isBlank() ? r.stdout : r.stderr);
+        return r.firstLine();
     }
 
     private static long gib(long bytes) {
@@ -653,13 +653,9 @@ public final class ImageProbe {
         return nl < 0 ? t : t.substring(0, nl);
     }
 
-    private record Result(int exitCode, String stdout, String stderr) {
-    }
-
-    private Result run(List<String> cmd) {
+    private Subprocess.Result run(List<String> cmd) {
         try {
-            Subprocess.Result r = Subprocess.run(cmd, timeout);
-            return new Result(r.exitCode(), r.stdout(), r.stderr());
+            return Subprocess.run(cmd, timeout);
         } catch (Subprocess.TimedOut e) {
             // an image whose data file or extent never answers (a FIFO, a hung mount) hangs qemu-img itself
             throw new GuestflowException(ErrorCode.DISK_UNREADABLE, cmd.get(cmd.size() - 1) + ": " + e.getMessage()

@@ -262,28 +262,6 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
                 claimLease, startupTimeout, groupProtocol, maxPollInterval, dedupIndexMaxJobs);
     }
 
-    /** This configuration with debug jobs allowed or refused. */
-    public EngineConfig withAllowDebugJobs(boolean allow) {
-        return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
-                imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts,
-                inspectBatchSize, inspectBatchWait, managementPort, managementHost, tmpRoot, allow, outputMode,
-                claimLease, startupTimeout, groupProtocol, maxPollInterval, dedupIndexMaxJobs);
-    }
-
-    public EngineConfig withInspectBatchSize(int size) {
-        return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
-                imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts,
-                size, inspectBatchWait, managementPort, managementHost, tmpRoot, allowDebugJobs, outputMode,
-                claimLease, startupTimeout, groupProtocol, maxPollInterval, dedupIndexMaxJobs);
-    }
-
-    public EngineConfig withManagementPort(int port) {
-        return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
-                imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts,
-                inspectBatchSize, inspectBatchWait, port, managementHost, tmpRoot, allowDebugJobs, outputMode,
-                claimLease, startupTimeout, groupProtocol, maxPollInterval, dedupIndexMaxJobs);
-    }
-
     /** An octal mode such as 0644 (no set-id, sticky or execute bits: outputs are images). */
     static Set<PosixFilePermission> mode(String v) {
         if (!v.matches("0?[0-6][0-6][0-6]")) {

@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -122,13 +121,9 @@ class EngineRestartTest {
             assertThat(System.nanoTime()).as("the job's appliance never started").isLessThan(qemuDeadline);
             Thread.sleep(100);
         }
-        // the socket directory libguestfs made for this appliance: its qemu names it
-        List<String> sockDirs = qemuOfThisTest().stream()
-                .flatMap(p -> Pattern.compile("/tmp/libguestfs[A-Za-z0-9]+").matcher(
-                        io.guestflow.pool.HostInfo.commandLine(p).orElse("")).results().map(m -> m.group()))
-                .distinct().toList();
-        // the job's appliance is up or booting: kill the engine as a crash would
-        Leftovers.expectDebrisOfKilling(engine.toHandle());
+        // the job's appliance is up or booting: kill the engine as a crash would; the socket directory
+        // libguestfs made for the appliance (its qemu names it) stays behind
+        List<Path> sockDirs = Leftovers.expectDebrisOfKilling(engine.toHandle());
         engine.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
         long killedAt = System.nanoTime();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -138,7 +133,7 @@ class EngineRestartTest {
         }
 
         // a killed process cannot remove libguestfs's socket directory; the next engine's pool sweeps it
-        List<Path> debris = sockDirs.stream().map(Path::of).filter(Files::isDirectory).toList();
+        List<Path> debris = sockDirs.stream().filter(Files::isDirectory).toList();
         // as a supervisor would restart it: not in the same instant (the sweeper spares directories younger than 10 s)
         Thread.sleep(Math.max(0, 11_000 - (System.nanoTime() - killedAt) / 1_000_000));
         runs = 2;

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.guestflow.samples.SampleGuests.Image;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.io.File;
 import java.nio.file.Files;
@@ -121,12 +120,6 @@ class FaultSuiteTest {
 
     private static Path jar() {
         return Path.of(System.getProperty("guestflow.repo", "..")).resolve("routes/target/guestflow.jar").toAbsolutePath();
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 
     private Process startBroker(int port) throws Exception {
@@ -303,7 +296,7 @@ class FaultSuiteTest {
         if (inspectJobs > 0) {
             guest = Files.copy(Fixtures.image(Image.BLANK_EXT4), images.resolve("guest.qcow2"));
         }
-        int port = freePort();
+        int port = FreePort.get();
         String bootstrap = "127.0.0.1:" + port;
 
         // two engines before there is a broker: they must wait for it

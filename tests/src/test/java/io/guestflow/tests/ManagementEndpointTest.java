@@ -6,9 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.guestflow.engine.EmbeddedKafkaBroker;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -73,9 +70,9 @@ class ManagementEndpointTest {
     @Test
     void healthAndMetricsOfARunningEngineFollowTheBroker() throws Exception {
         work = Files.createTempDirectory("guestflow-management-test");
-        int kafkaPort = freePort();
-        int controllerPort = freePort();
-        int port = freePort();
+        int kafkaPort = FreePort.get();
+        int controllerPort = FreePort.get();
+        int port = FreePort.get();
         broker = EmbeddedKafkaBroker.startOnPorts(work.resolve("kafka"), kafkaPort, controllerPort);
         String bootstrap = "127.0.0.1:" + kafkaPort;
         Path images = Files.createDirectories(work.resolve("images"));
@@ -236,12 +233,5 @@ class ManagementEndpointTest {
             Thread.sleep(250);
         }
         throw new AssertionError("not within " + timeout + "; last answer: " + last);
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket()) {
-            s.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0));
-            return s.getLocalPort();
-        }
     }
 }

@@ -9,7 +9,6 @@ import io.guestflow.engine.Engine;
 import io.guestflow.engine.EngineConfig;
 import io.guestflow.management.HealthChecks;
 import io.guestflow.pool.PoolConfig;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,12 +65,6 @@ class ReadinessTest {
         return checks.statuses(HealthChecks.Kind.READINESS).get(name);
     }
 
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
     private static void await(Duration timeout, String what, BooleanSupplier done) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!done.getAsBoolean()) {
@@ -86,7 +79,7 @@ class ReadinessTest {
         HealthChecks status = new HealthChecks();
         long t0 = System.nanoTime();
         Engine.NotReadyException e = catchThrowableOfType(Engine.NotReadyException.class,
-                () -> Engine.start(config("127.0.0.1:" + freePort(), "nobroker", 3), java.util.List.of(), null, status));
+                () -> Engine.start(config("127.0.0.1:" + FreePort.get(), "nobroker", 3), java.util.List.of(), null, status));
         long s = (System.nanoTime() - t0) / 1_000_000_000;
         assertThat(e).isNotNull();
         assertThat(e.getMessage()).contains("broker").contains("startup-timeout-seconds");
@@ -100,7 +93,7 @@ class ReadinessTest {
     void anEngineStartedBeforeItsBrokerWaitsReadsWhatIsDoneAndStopsWhileTheIndexIsAway() throws Exception {
         work = Files.createTempDirectory("guestflow-readiness-test");
         Path data = work.resolve("kafka");
-        int port = freePort();
+        int port = FreePort.get();
         String bootstrap = "127.0.0.1:" + port;
         Path disk = InfoImages.qcow2(Files.createDirectories(work.resolve("images")), "a.qcow2");
         String job = "{\"jobId\":\"done-1\",\"type\":\"info\",\"disks\":[{\"uri\":\"" + disk.toUri() + "\"}]}";
