@@ -88,7 +88,8 @@ public final class SparsifyCommand implements Callable<Integer> {
         SparsifyJobOperation op = new SparsifyJobOperation();
         Job.Output out = output == null ? null : new Job.Output(output, null, overwrite);
         Object report = LocalJob.run(common, op, LocalJob.job(op.type(), List.of(disk), format, out, options, timeoutSeconds));
-        System.out.println(LocalJob.pretty(report));
+        spec.commandLine().getOut().println(LocalJob.pretty(report));
+        spec.commandLine().getOut().flush();
         return ExitCodes.OK;
     }
 }
