@@ -74,6 +74,17 @@ public final class Subprocess {
      * @throws InterruptedException the caller was interrupted; it and its children were killed
      */
     public static Result run(List<String> cmd, Duration timeout) throws IOException, InterruptedException {
+        return run(cmd, null, timeout);
+    }
+
+    /**
+     * Runs {@code cmd} with {@code stdin} (null: none) as its standard input and returns once it exited.
+     *
+     * @throws IOException          the command cannot be started
+     * @throws TimedOut             it ran longer than {@code timeout}; it and its children were killed
+     * @throws InterruptedException the caller was interrupted; it and its children were killed
+     */
+    public static Result run(List<String> cmd, String stdin, Duration timeout) throws IOException, InterruptedException {
         List<String> full = cmd;
         if (TIMEOUT != null) {
             // a backstop that outlives us: if this JVM is SIGKILLed, nobody kills the command at its deadline
@@ -81,9 +92,24 @@ public final class Subprocess {
             full = new ArrayList<>(List.of(TIMEOUT, "-s", "KILL", (timeout.toSeconds() + BACKSTOP_SECONDS) + "s"));
             full.addAll(cmd);
         }
-        Process p = new ProcessBuilder(full).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        ProcessBuilder pb = new ProcessBuilder(full);
+        if (stdin == null) {
+            pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        }
+        Process p = pb.start();
         Future<byte[]> out = READERS.submit(() -> drain(p.getInputStream()));
         Future<byte[]> err = READERS.submit(() -> drain(p.getErrorStream()));
+        if (stdin != null) {
+            // fed on a thread of its own, so that a command that reads nothing cannot hold us past the deadline
+            READERS.submit(() -> {
+                try (var in = p.getOutputStream()) {
+                    in.write(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                } catch (IOException e) {
+                    // it exited or closed its input: its exit code says the rest
+                }
+                return null;
+            });
+        }
         try {
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 int killed = killTree(p);

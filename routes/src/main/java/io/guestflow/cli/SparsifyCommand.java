@@ -85,7 +85,8 @@ public final class SparsifyCommand implements Callable<Integer> {
         SparsifyJobOperation op = new SparsifyJobOperation();
         Job.Output out = output == null ? null : new Job.Output(output, null, overwrite);
         Object report = LocalJob.run(common, op, jobOptions.job(op.type(), List.of(disk), out, options));
-        System.out.println(LocalJob.pretty(report));
+        spec.commandLine().getOut().println(LocalJob.pretty(report));
+        spec.commandLine().getOut().flush();
         return ExitCodes.OK;
     }
 }

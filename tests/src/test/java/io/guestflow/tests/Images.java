@@ -1,5 +1,7 @@
 package io.guestflow.tests;
 
+import io.guestflow.processors.job.ByteRanges;
+import io.guestflow.processors.job.ImageMap;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -40,13 +42,51 @@ final class Images {
     /** A copy that keeps the source's holes, so allocation comparisons start equal. */
     static Path sparseCopy(Path from, Path to) {
         VirtTool.run(Duration.ofMinutes(5), "cp", "--sparse=always", from.toString(), to.toString()).orFail("cp");
-        // written back now: ext4 counts its extent blocks in st_blocks only after writeback,
-        // which would otherwise shift the "before" size by a block between two measurements
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(to, java.nio.file.StandardOpenOption.WRITE)) {
+        return writtenBack(to);
+    }
+
+    /**
+     * {@code file}, written back to disk: ext4 counts its extent blocks in st_blocks only after writeback,
+     * which would otherwise shift a "before" size by a block between two measurements.
+     */
+    static Path writtenBack(Path file) {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
             ch.force(true);
         } catch (IOException e) {
-            throw new UncheckedIOException("copy of " + from + " to " + to, e);
+            throw new UncheckedIOException("writing back " + file, e);
         }
-        return to;
+        return file;
+    }
+
+    /**
+     * How many L2 tables a qcow2 image has: the non-zero entries of its L1 table (header: l1_size at byte 36,
+     * l1_table_offset at 40, big-endian). qemu allocates one, a cluster, for every region of the disk that
+     * gets a cluster or a discard.
+     */
+    static long qcow2L2Tables(Path image) {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(image)) {
+            java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(48);
+            ch.read(header, 0);
+            int l1Size = header.getInt(36);
+            long l1Offset = header.getLong(40);
+            java.nio.ByteBuffer l1 = java.nio.ByteBuffer.allocate(l1Size * 8);
+            while (l1.hasRemaining() && ch.read(l1, l1Offset + l1.position()) > 0) {
+                // read it all
+            }
+            long tables = 0;
+            for (int i = 0; i < l1Size; i++) {
+                if ((l1.getLong(i * 8) & 0x00fffffffffffe00L) != 0) {
+                    tables++;
+                }
+            }
+            return tables;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Where the file itself (whatever its format) holds host blocks: its data extents, read as a raw file. */
+    static ByteRanges blocks(Path file) {
+        return ImageMap.read(file, "raw").hostSpace();
     }
 }

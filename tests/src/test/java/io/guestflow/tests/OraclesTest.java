@@ -27,8 +27,10 @@ class OraclesTest {
             assertThat(VirtInspector.golden(g).xml()).as(g.name).startsWith("<?xml");
         }
         assertThat(VirtSysprep.golden()).containsOnlyKeys("debian", "rhel");
-        assertThat(VirtSparsify.copy().allocatedAfter()).isPositive();
-        assertThat(VirtSparsify.inPlace().allocatedAfter()).isPositive();
+        for (String format : java.util.List.of("qcow2", "raw")) {
+            assertThat(VirtSparsify.copy(format).allocatedAfter()).as(format).isPositive();
+            assertThat(VirtSparsify.inPlace(format).allocatedAfter()).as(format).isPositive();
+        }
         for (VirtResize.Scenario s : VirtResize.Scenario.values()) {
             assertThat(VirtResize.golden(s).facts()).as(s.name()).isNotEmpty();
         }

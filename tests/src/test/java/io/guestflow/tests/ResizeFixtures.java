@@ -174,6 +174,14 @@ final class ResizeFixtures {
 
     /** A {@code mb} MiB xfs image labelled gdata, made on the host; deleted when the JVM exits. */
     private static Path smallXfs(int mb) {
+        return smallXfs(mb, "gdata", "4e51ce00-0000-4000-8000-000000000007");
+    }
+
+    /**
+     * A {@code mb} MiB xfs image with a fixed label and UUID, made on the host (the appliance's mkfs.xfs
+     * refuses filesystems under 300 MB); deleted when the JVM exits.
+     */
+    static Path smallXfs(int mb, String label, String uuid) {
         try {
             Path img = Files.createTempFile("resize-fixture-xfs", ".img");
             img.toFile().deleteOnExit();
@@ -181,8 +189,8 @@ final class ResizeFixtures {
                 f.setLength(mb * 1024L * 1024);
             }
             String mkfs = Files.isExecutable(Path.of("/usr/sbin/mkfs.xfs")) ? "/usr/sbin/mkfs.xfs" : "mkfs.xfs";
-            ProcessBuilder pb = new ProcessBuilder(mkfs, "-q", "-f", "-L", "gdata",
-                    "-m", "uuid=4e51ce00-0000-4000-8000-000000000007", img.toString()).redirectErrorStream(true);
+            ProcessBuilder pb = new ProcessBuilder(mkfs, "-q", "-f", "-L", label, "-m", "uuid=" + uuid, img.toString())
+                    .redirectErrorStream(true);
             // xfsprogs' own test suite may make filesystems under 300 MB: these variables say "running fstests"
             pb.environment().put("TEST_DIR", img.getParent().toString());
             pb.environment().put("TEST_DEV", img.toString());

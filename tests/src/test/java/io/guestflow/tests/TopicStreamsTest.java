@@ -41,7 +41,8 @@ class TopicStreamsTest {
         // copies: the image root must hold them, and the caches are never handed to the engine
         Files.copy(JournalFixtures.image(JournalFixtures.Guest.JOURNAL), images.resolve("journal.qcow2"));
         // libguestfs reports a call's progress only once it has run for about two seconds: the resize copies
-        // the sparsify fixture's guest, whose ~300 MB of data take longer than that to copy even on a fast host
+        // the sparsify fixture's guest, whose LVM partition (~230 MB, half of it random data) takes longer than that
+        // to copy even on a fast host
         Files.copy(SparsifyFixture.ensure().image(SparsifyFixture.A), images.resolve("dirty.qcow2"));
         engine = TestEngine.start(images, work);
     }
@@ -100,7 +101,7 @@ class TopicStreamsTest {
     void aResizeJobsProgressRisesTo100InEveryCallAndNamesItsStep() throws Exception {
         String id = "resize-progress";
         JsonNode result = engine.run(id, "{\"jobId\":\"" + id + "\",\"type\":\"resize\",\"options\":{\"size\":\"+64M\","
-                + "\"expand\":\"/dev/sda3\"},\"disks\":[{\"uri\":\"" + work.resolve("images/dirty.qcow2").toUri()
+                + "\"expand\":\"/dev/sda4\"},\"disks\":[{\"uri\":\"" + work.resolve("images/dirty.qcow2").toUri()
                 + "\",\"format\":\"qcow2\"}],\"output\":{\"uri\":\"" + work.resolve("out/dirty-big.qcow2").toUri() + "\"}}",
                 Duration.ofMinutes(15));
         assertThat(result.path("status").asText()).as(result.toString()).isEqualTo("SUCCEEDED");

@@ -9,22 +9,28 @@ import io.guestflow.pool.Subprocess;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * qcow2 overlays over local disks, attached instead of them, so that work
  * done in place reaches the disks only when it all succeeded: {@link #commit()}
  * writes the overlays into their disks, {@link #close()} deletes them
- * (committed or not). Trims in an overlay become zero clusters, which
- * {@code qemu-img commit} turns into holes in the disk.
+ * (committed or not). Trims in an overlay become zero clusters; the commit
+ * makes them, and every other range of zeroes it writes, holes in the disk
+ * (see {@link #commit()}).
  */
 public final class DiskOverlays implements AutoCloseable {
-    /** A commit of a large overlay takes a while; a qemu-img that hangs is killed after this. */
-    private static final Duration QEMU_IMG_TIMEOUT = Duration.ofMinutes(30);
+    private static final Logger LOG = LoggerFactory.getLogger(DiskOverlays.class);
+    /** A commit of a large overlay takes a while; a qemu-img or qemu-io that hangs is killed after this. */
+    private static final Duration QEMU_TIMEOUT = Duration.ofMinutes(30);
     /** Upper bound of an overlay's L1 table, which qemu keeps in memory whole. */
     private static final long MAX_L1_BYTES = 8L << 20;
+    /** qemu-img commit copies in chunks of at most 64 KiB (its mirror granularity); a bound with room. */
+    private static final long COMMIT_CHUNK_BOUND = 1L << 20;
 
     private final Path dir;
     /** Kept open while the overlays live: the start-up sweep of another engine leaves the folder alone. */
@@ -52,7 +58,7 @@ public final class DiskOverlays implements AutoCloseable {
                     create.addAll(List.of("-o", "cluster_size=" + clusterSizeForTrim(size)));
                 }
                 create.addAll(List.of("-F", base.format(), "-b", base.path().toString(), overlay.toString()));
-                qemuImg(create.toArray(String[]::new));
+                qemu("qemu-img", null, create.toArray(String[]::new));
                 bases.add(base);
                 overlays.add(overlay);
                 Drive drive = new Drive(overlay.toUri(), "qcow2", false, base.label());
@@ -101,18 +107,65 @@ public final class DiskOverlays implements AutoCloseable {
         return bases;
     }
 
-    /** Writes every overlay into its disk; call only after the appliance has shut down. */
+    /**
+     * Writes every overlay into its disk; call only after the appliance has
+     * shut down.
+     *
+     * <p>{@code qemu-img commit} alone would let a raw or qcow2 disk grow: it
+     * copies in chunks and writes a chunk that is only partly changed as data,
+     * zeroes included, so trimmed clusters next to data, and holes of the disk
+     * next to a change, come out allocated. So the disk is opened with
+     * {@code detect-zeroes=unmap} (whole chunks of zeroes become holes), and
+     * afterwards every range the overlay left zero, and every former hole of
+     * the disk near a change, is written as zeroes with unmap again
+     * ({@code qemu-io write -z -u}, which punches holes in a raw file and
+     * frees qcow2 clusters). Other formats are committed as they are.
+     */
     public void commit() {
         for (int i = 0; i < overlays.size(); i++) {
+            Drive base = bases.get(i);
             try {
-                // -d: the overlay is deleted next, no need to empty it
-                qemuImg("commit", "-q", "-d", overlays.get(i).toString());
+                commit(overlays.get(i), base);
             } catch (GuestflowException e) {
-                String done = i == 0 ? "no disk was changed" : "disks before " + bases.get(i).path() + " were changed";
+                String done = i == 0 ? "no disk was changed" : "disks before " + base.path() + " were changed";
                 throw new GuestflowException(ErrorCode.OPERATION_FAILED, "committing the changes into "
-                        + bases.get(i).path() + " failed (" + done + "): " + e.getMessage(), e);
+                        + base.path() + " failed (" + done + "): " + e.getMessage(), e);
             }
         }
+    }
+
+    private static void commit(Path overlay, Drive base) {
+        ImageMap disk = "raw".equals(base.format()) || "qcow2".equals(base.format())
+                ? ImageMap.header(base.path(), base.format()) : null;
+        if (disk == null || "qcow2".equals(disk.format()) && !disk.zeroClusters()) {
+            // -d: the overlay is deleted next, no need to empty it
+            qemu("qemu-img", null, "commit", "-q", "-d", overlay.toString());
+            return;
+        }
+        ByteRanges holes = ImageMap.read(overlay, "qcow2").holesAfterCommit(COMMIT_CHUNK_BOUND);
+        String fmt = base.format();
+        qemu("qemu-img", null, "commit", "-q", "-d", "--image-opts", "driver=qcow2,file.driver=file,file.filename="
+                + optValue(overlay) + ",backing.driver=" + fmt + ",backing.file.driver=file,backing.file.filename="
+                + optValue(base.path()) + ",backing.discard=unmap,backing.detect-zeroes=unmap");
+        if (holes.isEmpty()) {
+            return;
+        }
+        StringBuilder cmds = new StringBuilder();
+        for (ByteRanges.Range r : holes.list()) {
+            cmds.append("write -z -u ").append(r.start()).append(' ').append(r.length()).append('\n');
+        }
+        cmds.append("flush\n");
+        try {
+            qemu("qemu-io", cmds.toString(), "-f", fmt, base.path().toAbsolutePath().toString());
+        } catch (GuestflowException e) {
+            // the changes are in the disk; only some zeroes may stay allocated
+            LOG.warn("committed into {}, but making its zero ranges holes again failed: {}", base.path(), e.getMessage());
+        }
+    }
+
+    /** A file name as the value of a qemu {@code --image-opts} option: commas doubled. */
+    private static String optValue(Path p) {
+        return p.toAbsolutePath().toString().replace(",", ",,");
     }
 
     @Override
@@ -125,22 +178,34 @@ public final class DiskOverlays implements AutoCloseable {
         }
     }
 
-    private static void qemuImg(String... args) {
-        List<String> cmd = new ArrayList<>(List.of("qemu-img"));
+    /**
+     * Runs a qemu tool ({@code qemu-img}, {@code qemu-io}) and returns what it
+     * printed; {@code stdin}, when given, is fed to it.
+     */
+    static String qemu(String tool, String stdin, String... args) {
+        List<String> cmd = new ArrayList<>(List.of(tool));
         cmd.addAll(List.of(args));
         try {
-            Subprocess.Result r = Subprocess.run(cmd, QEMU_IMG_TIMEOUT);
+            Subprocess.Result r = Subprocess.run(cmd, stdin, QEMU_TIMEOUT);
             if (r.exitCode() != 0) {
-                throw new GuestflowException(ErrorCode.OPERATION_FAILED, "qemu-img " + args[0] + " failed: "
-                        + (r.stdout() + r.stderr()).strip());
+                throw new GuestflowException(ErrorCode.OPERATION_FAILED, tool
+                        + (args[0].startsWith("-") ? "" : " " + args[0]) + " failed: "
+                        + lastLines((r.stdout() + "\n" + r.stderr()).strip()));
             }
+            return r.stdout();
         } catch (Subprocess.TimedOut e) {
             throw new GuestflowException(ErrorCode.OPERATION_FAILED, e.getMessage(), e);
         } catch (IOException e) {
-            throw new GuestflowException(ErrorCode.OPERATION_FAILED, "cannot run qemu-img: " + e.getMessage(), e);
+            throw new GuestflowException(ErrorCode.OPERATION_FAILED, "cannot run " + tool + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new GuestflowException(ErrorCode.POOL_CLOSED, "interrupted while running qemu-img", e);
+            throw new GuestflowException(ErrorCode.POOL_CLOSED, "interrupted while running " + tool, e);
         }
+    }
+
+    /** qemu-io echoes every command: the error is at the end. */
+    private static String lastLines(String printed) {
+        String[] lines = printed.split("\n");
+        return String.join("\n", java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - 5), lines.length));
     }
 }

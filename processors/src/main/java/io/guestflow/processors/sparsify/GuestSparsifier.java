@@ -4,11 +4,17 @@ import com.redhat.et.libguestfs.GuestFS;
 import com.redhat.et.libguestfs.LV;
 import com.redhat.et.libguestfs.LibGuestFSException;
 import com.redhat.et.libguestfs.StatVFS;
+import com.redhat.et.libguestfs.XFSInfo;
 import io.guestflow.pool.ErrorCode;
 import io.guestflow.pool.GuestflowException;
+import io.guestflow.processors.job.ByteRanges;
 import io.guestflow.processors.sparsify.SparsifyReport.Action;
 import io.guestflow.processors.sparsify.SparsifyReport.Filesystem;
 import io.guestflow.processors.sparsify.SparsifyReport.VolumeGroup;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -32,6 +38,18 @@ import org.slf4j.LoggerFactory;
  * instead. In place, discards reach the image file as holes; a filesystem
  * that cannot trim is reported and left alone (zeroes would not shrink it).
  *
+ * <p>In place, nothing may make the image grow, so nothing is written where
+ * it would take host space the image did not hold: ext filesystems are
+ * mounted with {@code noinit_itable} (a read-write mount of an ext4 whose
+ * inode tables were never written otherwise starts the kernel's
+ * {@code ext4lazyinit}, which writes zeroes over them, allocating them in
+ * the image); a swap area keeps its header page as it was; and given the
+ * image's {@link Allocation} from before the launch, trims stay in the
+ * regions of a qcow2 image that hold clusters (qemu allocates an L2 table to
+ * record a discard elsewhere), and a swap area or a volume group's free space
+ * that holds nothing to give back is not touched at all (the temporary LV
+ * would make LVM write its metadata twice).
+ *
  * <p>Everything that could refuse the job (encrypted filesystems, names in
  * {@code ignore}/{@code zero} that the guest does not have) is checked
  * before the first write.
@@ -44,15 +62,30 @@ final class GuestSparsifier {
     private static final long SWAP_SIGNATURE_OFFSET = 4086;
     private static final long ST_RDONLY = 0x1;
 
+    /** ext2/3/4 mounted read-write without starting ext4lazyinit (see the class comment). */
+    private static final Set<String> EXT = Set.of("ext2", "ext3", "ext4");
+    /**
+     * LVM (2.03) reads and writes its metadata area in blocks of 128 KiB: a metadata update rewrites the
+     * block(s) holding the new text whole, zeroes included (measured: 116 KiB newly allocated in an
+     * already-sparse raw image by a temporary LV).
+     */
+    private static final long LVM_IO_BLOCK = 128 << 10;
+    /** The page of a swap area that holds its signature, version, label and UUID. */
+    private static final int SWAP_HEADER = 4096;
+
     private final GuestFS g;
     private final SparsifyOptions options;
     /** In place: the host's allocation of the image now; null in copy mode. */
     private final LongSupplier allocation;
+    /** In place: where the image held host space before the launch; null in copy mode or for other formats. */
+    private final Allocation before;
+    private DiskGeometry geometry;
 
-    GuestSparsifier(GuestFS g, SparsifyOptions options, LongSupplier allocation) {
+    GuestSparsifier(GuestFS g, SparsifyOptions options, LongSupplier allocation, Allocation before) {
         this.g = g;
         this.options = options;
         this.allocation = allocation;
+        this.before = options.inPlace() ? before : null;
     }
 
     SparsifyReport run() throws LibGuestFSException {
@@ -154,7 +187,7 @@ final class GuestSparsifier {
 
     private Filesystem sparsifyFilesystem(String fs, String type) throws LibGuestFSException {
         try {
-            g.mount_options("", fs, "/");
+            mount(fs, type);
         } catch (LibGuestFSException notMountable) {
             if ("swap".equals(type) && isLinuxSwap(fs)) {
                 return recreateSwap(fs, type);
@@ -171,8 +204,18 @@ final class GuestSparsifier {
         }
         long free = st.bfree * st.frsize;
         try {
-            g.fstrim("/");
-            return new Filesystem(fs, type, Action.TRIMMED, free, null, null);
+            List<ByteRanges.Range> ranges = trimRanges(fs, type);
+            String detail = null;
+            if (ranges == null) {
+                g.fstrim("/");
+            } else {
+                for (ByteRanges.Range r : ranges) {
+                    g.fstrim("/", Map.of("offset", r.start(), "length", r.length()));
+                }
+                detail = "trimmed only where the qcow2 image holds clusters (" + ByteRanges.of(ranges).total()
+                        + " B of the filesystem): the rest holds nothing to give back";
+            }
+            return new Filesystem(fs, type, Action.TRIMMED, free, null, detail);
         } catch (LibGuestFSException trimFailed) {
             if (options.inPlace()) {
                 if (firstLine(trimFailed).contains("not supported")) {
@@ -187,6 +230,64 @@ final class GuestSparsifier {
         }
     }
 
+    /**
+     * Read-write, as virt-sparsify mounts; ext filesystems with {@code noinit_itable}
+     * (kernels that do not know the option get a plain mount).
+     */
+    private void mount(String fs, String type) throws LibGuestFSException {
+        if (EXT.contains(type)) {
+            try {
+                g.mount_options("noinit_itable", fs, "/");
+                return;
+            } catch (LibGuestFSException e) {
+                LOG.debug("mounting {} with noinit_itable failed ({}); mounting it plainly", fs, firstLine(e));
+            }
+        }
+        g.mount_options("", fs, "/");
+    }
+
+    /**
+     * The byte ranges of filesystem {@code fs} to trim, or null for all of it:
+     * in place on a qcow2 image, only the regions where the image holds
+     * clusters (the rest holds nothing to give back, and a discard there would
+     * allocate an L2 table). Only ext2/3/4 and xfs take FITRIM ranges in
+     * device offsets (btrfs takes its logical addresses, vfat its clusters):
+     * other filesystems, and any whose size or place is unknown, are trimmed
+     * whole, as virt-sparsify does.
+     */
+    private List<ByteRanges.Range> trimRanges(String fs, String type) throws LibGuestFSException {
+        if (before == null || before.discardable() == null || !(EXT.contains(type) || "xfs".equals(type))) {
+            return null;
+        }
+        List<DiskGeometry.Piece> pieces = geometry().pieces(fs);
+        long[] size = pieces == null ? null : fsSize(fs, type);
+        return size == null ? null : before.trimRanges(pieces, size[0], size[1]);
+    }
+
+    /** {bytes, block size} of mounted filesystem {@code fs} of {@code type}, or null when unknown. */
+    private long[] fsSize(String fs, String type) {
+        try {
+            if ("xfs".equals(type)) {
+                XFSInfo x = g.xfs_info("/");
+                return x.xfs_blocksize <= 0 ? null : new long[] {x.xfs_datablocks * x.xfs_blocksize, x.xfs_blocksize};
+            }
+            Map<String, String> sb = g.tune2fs_l(fs);
+            long block = Long.parseLong(sb.getOrDefault("Block size", "0").strip());
+            long count = Long.parseLong(sb.getOrDefault("Block count", "0").strip());
+            return block <= 0 ? null : new long[] {count * block, block};
+        } catch (LibGuestFSException | NumberFormatException e) {
+            LOG.debug("size of {} unknown ({}); trimming all of it", fs, e.getMessage());
+            return null;
+        }
+    }
+
+    private DiskGeometry geometry() throws LibGuestFSException {
+        if (geometry == null) {
+            geometry = new DiskGeometry(g);
+        }
+        return geometry;
+    }
+
     private boolean isLinuxSwap(String dev) {
         try {
             return "SWAPSPACE2".equals(g.pread_device(dev, 10, SWAP_SIGNATURE_OFFSET));
@@ -197,23 +298,55 @@ final class GuestSparsifier {
 
     /**
      * Swap contents are garbage once the guest is off: discard them all and
-     * write a fresh header with the old label and UUID, so fstab entries and
-     * resume= parameters that name them still match.
+     * write the header page back as it was (label, UUID and version, which
+     * fstab entries and resume= parameters may name), as virt-sparsify does.
+     * In place, a swap area that holds nothing but its header on the host is
+     * left alone.
      */
     private Filesystem recreateSwap(String dev, String type) throws LibGuestFSException {
-        String uuid = g.vfs_uuid(dev);
-        String label = g.vfs_label(dev);
         long size = g.blockdev_getsize64(dev);
-        discardOrZero(dev);
-        Map<String, Object> mkswap = new HashMap<>();
-        if (!uuid.isEmpty()) {
-            mkswap.put("uuid", uuid);
+        String already = alreadySparse(dev);
+        if (already != null) {
+            return new Filesystem(dev, type, Action.ALREADY_SPARSE, null, null, already);
         }
-        if (!label.isEmpty()) {
-            mkswap.put("label", label);
+        Path header = null;
+        try {
+            header = Files.createTempFile("guestflow-swap", ".header");
+            g.download_offset(dev, header.toString(), 0, SWAP_HEADER);
+            if (Files.size(header) != SWAP_HEADER) {
+                throw new GuestflowException(ErrorCode.OPERATION_FAILED, "cannot read the header of swap area " + dev);
+            }
+            discardOrZero(dev);
+            g.upload_offset(header.toString(), dev, 0);
+        } catch (IOException e) {
+            throw new UncheckedIOException("keeping the header of swap area " + dev, e);
+        } finally {
+            if (header != null) {
+                header.toFile().delete();
+            }
         }
-        g.mkswap(dev, mkswap);
         return new Filesystem(dev, type, Action.SWAP_RECREATED, size, null, null);
+    }
+
+    /**
+     * In place with the image's allocation known: why discarding swap area
+     * {@code dev} would give nothing back, or null when it would (or when
+     * that cannot be told).
+     */
+    private String alreadySparse(String dev) throws LibGuestFSException {
+        List<DiskGeometry.Piece> pieces = before == null ? null : geometry().pieces(dev);
+        if (pieces == null || pieces.isEmpty()) {
+            return null;
+        }
+        ByteRanges area = geometry().diskRanges(dev);
+        long headerAt = pieces.get(0).diskOffset();
+        long gain = before.reclaimable(area.minus(ByteRanges.of(headerAt, headerAt + SWAP_HEADER)));
+        long cost = before.discardCost(area);
+        if (gain > cost) {
+            return null;
+        }
+        return gain == 0 ? "the image holds nothing of it besides its header page"
+                : "discarding it would free " + gain + " B and allocate " + cost + " B of qcow2 L2 tables";
     }
 
     private Filesystem zeroDevice(String dev, String type) throws LibGuestFSException {
@@ -242,6 +375,19 @@ final class GuestSparsifier {
 
     /** The unused extents of a volume group, through a temporary LV that takes all of them. */
     private VolumeGroup volumeGroup(String vg) throws LibGuestFSException {
+        ByteRanges free = before == null ? null : geometry().vgFree(vg);
+        if (free != null) {
+            if (free.isEmpty()) {
+                return new VolumeGroup(vg, "no-free-space", 0L, null);
+            }
+            // the temporary LV costs two metadata writes into each metadata area, and LVM writes whole I/O blocks
+            long cost = 2L * 2 * LVM_IO_BLOCK * Math.max(1, geometry().metadataAreas(vg)) + before.discardCost(free);
+            long gain = before.reclaimable(free);
+            if (gain <= cost) {
+                LOG.debug("volume group {}: {} B of its free space are allocated, a discard would cost up to {} B", vg, gain, cost);
+                return new VolumeGroup(vg, "already-sparse", free.total(), allocation == null ? null : 0L);
+            }
+        }
         String lv = "gfsparsify" + Long.toHexString(new SecureRandom().nextLong() & 0xffffffffL);
         String dev = "/dev/" + vg + "/" + lv;
         try {

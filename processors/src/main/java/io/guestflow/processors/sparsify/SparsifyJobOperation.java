@@ -7,6 +7,7 @@ import io.guestflow.pool.GuestflowException;
 import io.guestflow.pool.ImageInfo;
 import io.guestflow.pool.ImageProbe;
 import io.guestflow.processors.job.DiskAccess;
+import io.guestflow.processors.job.ImageMap;
 import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobExecution;
 import io.guestflow.processors.job.JobExecutor;
@@ -87,7 +88,7 @@ public final class SparsifyJobOperation implements JobOperation {
     /** The guest part on an appliance where the disk to sparsify (overlay or input) is attached writable with discard. */
     @Override
     public SparsifyReport run(ApplianceHandle handle, Job job) throws Exception {
-        return new GuestSparsifier(handle.gfs(), SparsifyOptions.of(job), null).run();
+        return new GuestSparsifier(handle.gfs(), SparsifyOptions.of(job), null, null).run();
     }
 
     @Override
@@ -136,6 +137,10 @@ public final class SparsifyJobOperation implements JobOperation {
                 : List.of(new Drive(inputPath.toUri(), info.format(), false, null).withDiscard("enable"));
         // the host file shrinks during the run only when it is attached itself
         LongSupplier allocation = attachedInstead != null ? null : () -> QemuImg.allocated(inputPath);
+        // where the image holds space now: what the trims can give back, and where they would cost (a pipeline's
+        // overlay has the input's offsets, and its commit writes the trims into the input)
+        Allocation before = SparsifyOptions.OUTPUT_FORMATS.contains(info.format())
+                ? Allocation.of(ImageMap.read(inputPath, info.format())) : null;
         return new JobExecution() {
             @Override
             public List<Drive> drives() {
@@ -144,7 +149,7 @@ public final class SparsifyJobOperation implements JobOperation {
 
             @Override
             public Object run(ApplianceHandle handle) throws Exception {
-                return new GuestSparsifier(handle.gfs(), options, allocation).run();
+                return new GuestSparsifier(handle.gfs(), options, allocation, before).run();
             }
 
             @Override
@@ -247,7 +252,7 @@ public final class SparsifyJobOperation implements JobOperation {
 
         @Override
         public Object run(ApplianceHandle handle) throws Exception {
-            return new GuestSparsifier(handle.gfs(), options, null).run();
+            return new GuestSparsifier(handle.gfs(), options, null, null).run();
         }
 
         @Override

@@ -35,7 +35,7 @@ public record SparsifyReport(String mode, Image input, Image output, Long reclai
         TRIMMED,
         /** free space filled with zeroes (copy mode, where trim is not supported) */
         ZEROED_FREE_SPACE,
-        /** swap contents discarded, then the swap area recreated with its label and UUID */
+        /** swap contents discarded, its header page (signature, label, UUID) written back as it was */
         SWAP_RECREATED,
         /** the whole device zeroed or discarded (option {@code zero}) */
         DEVICE_ZEROED,
@@ -46,7 +46,9 @@ public record SparsifyReport(String mode, Image input, Image output, Long reclai
         /** neither mountable nor a Linux swap area (unknown content, hibernated swap ...) */
         SKIPPED_NOT_MOUNTABLE,
         /** in place: the filesystem does not support trim; its free space is left as it is */
-        TRIM_UNSUPPORTED
+        TRIM_UNSUPPORTED,
+        /** in place: the image holds nothing of this area that a discard would give back; left untouched */
+        ALREADY_SPARSE
     }
 
     /**
