@@ -7,7 +7,7 @@ import io.guestflow.pool.Drive;
 import io.guestflow.pool.GuestEventListener;
 import io.guestflow.pool.HandlePool;
 import io.guestflow.pool.PoolConfig;
-import io.guestflow.samples.CachedBuild;
+import io.guestflow.pool.CachedBuild;
 import java.io.IOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
