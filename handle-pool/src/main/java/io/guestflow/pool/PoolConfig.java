@@ -45,7 +45,7 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
             images = ImagePolicy.defaults();
         }
         if (appliance == null) {
-            appliance = ApplianceKind.SUPERMIN;
+            appliance = ApplianceKind.FIXED;
         }
     }
 
@@ -84,14 +84,14 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
             .withDescription("libguestfs appliance cache. Empty: libguestfs's default (/var/tmp).");
     public static final Setting<ApplianceKind> APPLIANCE = Setting.of(PREFIX + "appliance",
                     Setting.choice(ApplianceKind.class))
-            .withDefault("supermin")
-            .withDescription("The appliance handles boot. supermin: libguestfs's own, checked against the host's"
-                    + " packages by supermin before every launch. fixed: a fixed appliance built once per machine and"
-                    + " libguestfs version (about 15 s, on first use) under cache-dir, else ~/.cache/guestflow, in"
-                    + " fixed-appliance/; launches skip supermin's check, and it holds only the Augeas lenses"
-                    + " inspection loads (fstab, mdadm.conf, sysconfig/network and what they import), which saves"
-                    + " about 3 s of lens loading per guest inspected under TCG. fixed-all-lenses: the same with every"
-                    + " lens. After a host package update, delete that folder to rebuild it.");
+            .withDefault("fixed")
+            .withDescription("The appliance handles boot. fixed: a fixed appliance built once per machine and"
+                    + " libguestfs version (about 15 s and 700 MB, on first use) under cache-dir, else ~/.cache/guestflow,"
+                    + " in fixed-appliance/, holding only the Augeas lenses inspection loads (fstab, mdadm.conf,"
+                    + " sysconfig/network and what they import): inspect_os saves about 3 s per Linux root under TCG."
+                    + " After a host package update, delete that folder to rebuild it. fixed-all-lenses: the same with"
+                    + " every lens. supermin: libguestfs's own appliance, which supermin checks against the host's"
+                    + " packages before every launch.");
     public static final Setting<Path> TMP_DIR = Setting.of(PREFIX + "tmp-dir", Setting.PATH)
             .withDescription("Parent of each handle's private temporary directory. Empty: $TMPDIR/guestflow.");
     public static final Setting<Boolean> ALLOW_BACKING_FILES = Setting.of(PREFIX + "allow-backing-files", Setting.BOOLEAN)
