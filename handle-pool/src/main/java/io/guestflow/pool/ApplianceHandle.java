@@ -75,6 +75,10 @@ public final class ApplianceHandle implements AutoCloseable {
                 Files.createDirectories(config.cacheDir());
                 g.set_cachedir(config.cacheDir().toString());
             }
+            if (config.appliance().fixed()) {
+                // a folder with README.fixed: libguestfs boots it as it is, no supermin run before the launch
+                g.set_path(FixedAppliance.ensure(config).toString());
+            }
             if (config.memsizeMb() > 0) {
                 g.set_memsize(config.memsizeMb());
             }
@@ -86,6 +90,9 @@ public final class ApplianceHandle implements AutoCloseable {
             g.set_trace(config.trace());
             g.set_event_callback((event, eh, buffer, array) -> listener.onEvent(toEvent(event, buffer, array)),
                     GuestFS.EVENT_ALL);
+        } catch (GuestflowException e) {
+            closeQuietly();
+            throw e;
         } catch (LibGuestFSException | IOException e) {
             closeQuietly();
             throw new GuestflowException(ErrorCode.LAUNCH_FAILED, "cannot configure libguestfs handle: " + e.getMessage(), e);

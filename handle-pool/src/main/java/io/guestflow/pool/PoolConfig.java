@@ -22,6 +22,7 @@ import java.util.Map;
  * @param leaseTimeout      how long a caller waits for a free slot (POOL_EXHAUSTED)
  * @param shutdownGrace     how long shutdown waits for running work before killing it
  * @param cacheDir          libguestfs appliance cache; null keeps libguestfs's default
+ * @param appliance         the supermin appliance, or a fixed one built once per machine
  * @param tmpDir            parent of each handle's private temporary directory
  * @param allowBackingFiles accept images with backing files (off: they could read other host files)
  * @param verbose           appliance and library debug messages (many events)
@@ -30,7 +31,7 @@ import java.util.Map;
  */
 public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration acceleration,
                          Duration launchTimeout, Duration leaseTimeout, Duration shutdownGrace,
-                         Path cacheDir, Path tmpDir, boolean allowBackingFiles, boolean verbose, boolean trace,
+                         Path cacheDir, ApplianceKind appliance, Path tmpDir, boolean allowBackingFiles, boolean verbose, boolean trace,
                          ImagePolicy images) {
 
     public PoolConfig {
@@ -42,6 +43,9 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
         }
         if (images == null) {
             images = ImagePolicy.defaults();
+        }
+        if (appliance == null) {
+            appliance = ApplianceKind.FIXED;
         }
     }
 
@@ -78,6 +82,16 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
                     + " terminationGracePeriodSeconds) must be longer.");
     public static final Setting<Path> CACHE_DIR = Setting.of(PREFIX + "cache-dir", Setting.PATH)
             .withDescription("libguestfs appliance cache. Empty: libguestfs's default (/var/tmp).");
+    public static final Setting<ApplianceKind> APPLIANCE = Setting.of(PREFIX + "appliance",
+                    Setting.choice(ApplianceKind.class))
+            .withDefault("fixed")
+            .withDescription("The appliance handles boot. fixed: a fixed appliance built once per machine and"
+                    + " libguestfs version (about 15 s and 700 MB, on first use) under cache-dir, else ~/.cache/guestflow,"
+                    + " in fixed-appliance/, holding only the Augeas lenses inspection loads (fstab, mdadm.conf,"
+                    + " sysconfig/network and what they import): inspect_os saves about 3 s per Linux root under TCG."
+                    + " After a host package update, delete that folder to rebuild it. fixed-all-lenses: the same with"
+                    + " every lens. supermin: libguestfs's own appliance, which supermin checks against the host's"
+                    + " packages before every launch.");
     public static final Setting<Path> TMP_DIR = Setting.of(PREFIX + "tmp-dir", Setting.PATH)
             .withDescription("Parent of each handle's private temporary directory. Empty: $TMPDIR/guestflow.");
     public static final Setting<Boolean> ALLOW_BACKING_FILES = Setting.of(PREFIX + "allow-backing-files", Setting.BOOLEAN)
@@ -116,7 +130,7 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
     /** The pool's settings, as documented. */
     public static final SettingGroup SETTINGS = new SettingGroup("handle pool (libguestfs appliances)", "",
             List.of(MAX_APPLIANCES, MEMSIZE_MB, SMP, ACCELERATION, LAUNCH_TIMEOUT, LEASE_TIMEOUT, SHUTDOWN_GRACE,
-                    CACHE_DIR, TMP_DIR, ALLOW_BACKING_FILES, IMAGE_FORMATS, MAX_IMAGE_SIZE_GIB, VERBOSE, TRACE));
+                    CACHE_DIR, APPLIANCE, TMP_DIR, ALLOW_BACKING_FILES, IMAGE_FORMATS, MAX_IMAGE_SIZE_GIB, VERBOSE, TRACE));
 
     private static final Catalog CATALOG = new Catalog(List.of(), List.of(SETTINGS), List.of());
 
@@ -128,7 +142,7 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
     /** The pool's settings from a configuration that declares them. */
     public static PoolConfig from(Configuration c) {
         return new PoolConfig(c.get(MAX_APPLIANCES), c.get(MEMSIZE_MB), c.get(SMP), c.get(ACCELERATION),
-                c.get(LAUNCH_TIMEOUT), c.get(LEASE_TIMEOUT), c.get(SHUTDOWN_GRACE), c.get(CACHE_DIR), c.get(TMP_DIR),
+                c.get(LAUNCH_TIMEOUT), c.get(LEASE_TIMEOUT), c.get(SHUTDOWN_GRACE), c.get(CACHE_DIR), c.get(APPLIANCE), c.get(TMP_DIR),
                 c.get(ALLOW_BACKING_FILES), c.get(VERBOSE), c.get(TRACE),
                 new ImagePolicy(c.get(IMAGE_FORMATS), null, c.get(MAX_IMAGE_SIZE_GIB) << 30));
     }
@@ -163,48 +177,53 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
 
     public PoolConfig withMaxAppliances(int n) {
         return new PoolConfig(n, memsizeMb, smp, acceleration, launchTimeout, leaseTimeout, shutdownGrace,
-                cacheDir, tmpDir, allowBackingFiles, verbose, trace, images);
+                cacheDir, appliance, tmpDir, allowBackingFiles, verbose, trace, images);
     }
 
     public PoolConfig withAcceleration(Acceleration a) {
         return new PoolConfig(maxAppliances, memsizeMb, smp, a, launchTimeout, leaseTimeout, shutdownGrace,
-                cacheDir, tmpDir, allowBackingFiles, verbose, trace, images);
+                cacheDir, appliance, tmpDir, allowBackingFiles, verbose, trace, images);
     }
 
     public PoolConfig withLeaseTimeout(Duration d) {
         return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, launchTimeout, d, shutdownGrace,
-                cacheDir, tmpDir, allowBackingFiles, verbose, trace, images);
+                cacheDir, appliance, tmpDir, allowBackingFiles, verbose, trace, images);
     }
 
     public PoolConfig withLaunchTimeout(Duration d) {
         return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, d, leaseTimeout, shutdownGrace,
-                cacheDir, tmpDir, allowBackingFiles, verbose, trace, images);
+                cacheDir, appliance, tmpDir, allowBackingFiles, verbose, trace, images);
     }
 
     public PoolConfig withShutdownGrace(Duration d) {
         return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, launchTimeout, leaseTimeout, d,
-                cacheDir, tmpDir, allowBackingFiles, verbose, trace, images);
+                cacheDir, appliance, tmpDir, allowBackingFiles, verbose, trace, images);
     }
 
     public PoolConfig withMemsizeMb(int mb) {
         return new PoolConfig(maxAppliances, mb, smp, acceleration, launchTimeout, leaseTimeout, shutdownGrace,
-                cacheDir, tmpDir, allowBackingFiles, verbose, trace, images);
+                cacheDir, appliance, tmpDir, allowBackingFiles, verbose, trace, images);
     }
 
     public PoolConfig withAllowBackingFiles(boolean allow) {
         return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, launchTimeout, leaseTimeout, shutdownGrace,
-                cacheDir, tmpDir, allow, verbose, trace, images);
+                cacheDir, appliance, tmpDir, allow, verbose, trace, images);
     }
 
     public PoolConfig withDebug(boolean verboseOn, boolean traceOn) {
         return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, launchTimeout, leaseTimeout, shutdownGrace,
-                cacheDir, tmpDir, allowBackingFiles, verboseOn, traceOn, images);
+                cacheDir, appliance, tmpDir, allowBackingFiles, verboseOn, traceOn, images);
+    }
+
+    public PoolConfig withAppliance(ApplianceKind a) {
+        return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, launchTimeout, leaseTimeout, shutdownGrace,
+                cacheDir, a, tmpDir, allowBackingFiles, verbose, trace, images);
     }
 
     /** This configuration with another image allowlist and size limit. */
     public PoolConfig withImages(ImagePolicy p) {
         return new PoolConfig(maxAppliances, memsizeMb, smp, acceleration, launchTimeout, leaseTimeout, shutdownGrace,
-                cacheDir, tmpDir, allowBackingFiles, verbose, trace, p);
+                cacheDir, appliance, tmpDir, allowBackingFiles, verbose, trace, p);
     }
 
     /** The libguestfs default appliance memory, used for sizing when memsizeMb is 0. */

@@ -27,6 +27,17 @@ class PoolConfigTest {
     }
 
     @Test
+    void theApplianceIsChosenBySettingAndTheOthersAreOneSettingAway() {
+        assertThat(PoolConfig.fromProperties(Map.of("guestflow.pool.appliance", "supermin"), Map.of()).appliance())
+                .isEqualTo(ApplianceKind.SUPERMIN);
+        assertThat(PoolConfig.fromProperties(Map.of("guestflow.pool.appliance", "supermin"),
+                Map.of("GUESTFLOW_POOL_APPLIANCE", "fixed-all-lenses")).appliance()).isEqualTo(ApplianceKind.FIXED_ALL_LENSES);
+        assertThat(PoolConfig.fromProperties(Map.of("guestflow.pool.appliance", "fixed"), Map.of()).appliance())
+                .isEqualTo(ApplianceKind.FIXED);
+        assertThat(PoolConfig.defaults().withAppliance(ApplianceKind.SUPERMIN).appliance()).isEqualTo(ApplianceKind.SUPERMIN);
+    }
+
+    @Test
     void blankValuesKeepDefaults() {
         PoolConfig c = PoolConfig.fromProperties(Map.of("guestflow.pool.cache-dir", "", "guestflow.pool.smp", " "), Map.of());
         assertThat(c).isEqualTo(PoolConfig.defaults());
@@ -40,6 +51,9 @@ class PoolConfigTest {
                 Map.of("guestflow.pool.smp", "two"), Map.of()))).hasMessageContaining("guestflow.pool.smp").hasMessageContaining("not an integer");
         assertThat(catchThrowableOfType(IllegalArgumentException.class, () -> PoolConfig.fromProperties(
                 Map.of("guestflow.pool.trace", "yes"), Map.of()))).hasMessageContaining("true or false");
+        assertThat(catchThrowableOfType(IllegalArgumentException.class, () -> PoolConfig.fromProperties(
+                Map.of("guestflow.pool.appliance", "frozen"), Map.of())))
+                .hasMessageContaining("guestflow.pool.appliance").hasMessageContaining("supermin, fixed, fixed-all-lenses");
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.guestflow.samples;
 import com.redhat.et.libguestfs.GuestFS;
 import com.redhat.et.libguestfs.LibGuestFSException;
 import io.guestflow.pool.ApplianceHandle;
+import io.guestflow.pool.CachedBuild;
 import io.guestflow.pool.Drive;
 import io.guestflow.pool.GuestEventListener;
 import io.guestflow.pool.GuestflowException;

@@ -1,6 +1,6 @@
 package io.guestflow.tests;
 
-import io.guestflow.samples.CachedBuild;
+import io.guestflow.pool.CachedBuild;
 import java.nio.file.Path;
 import java.util.function.Predicate;
 import java.util.function.Supplier;

@@ -1,6 +1,5 @@
-package io.guestflow.samples;
+package io.guestflow.pool;
 
-import io.guestflow.pool.FileTrees;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
