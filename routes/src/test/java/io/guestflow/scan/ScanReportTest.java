@@ -136,10 +136,27 @@ class ScanReportTest {
     @Test
     void theFormulaGuardCoversEveryLeadingCharacterSpreadsheetsRun() {
         for (String v : new String[] {"=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"}) {
-            assertThat(ReportFiles.cell(v, true)).as(v).matches("(?s)\"?'.*");
+            assertThat(ReportFiles.defused(v)).as(v).isEqualTo("'" + v);
         }
-        assertThat(ReportFiles.cell("debian", true)).isEqualTo("debian");
-        assertThat(ReportFiles.cell("-1", false)).isEqualTo("-1");
+        assertThat(ReportFiles.defused("debian")).isEqualTo("debian");
+    }
+
+    /** The CSV's bytes: header, CRLF, quotes only where a cell needs them, formulas defused, numbers as written. */
+    @Test
+    void csvBytesAreStable() throws Exception {
+        List<ScanImage> imgs = List.of(img("a b.qcow2", "f1"), img("x,y.qcow2", "f2"), img("gone.qcow2", "f3"));
+        Map<String, JsonNode> r = new HashMap<>();
+        r.put(imgs.get(0).jobId(), linux("debian", 12, "\t=1", "bash", "vim"));
+        r.put(imgs.get(1).jobId(), linux("ubuntu", 22, "say \"hi\"\r\n", "bash"));
+        ScanReport rep = ScanReport.build(scan(), "20261125T020000Z", Instant.now(), Instant.now(), "e", imgs, 3, r, null);
+        String id0 = imgs.get(0).jobId(), id1 = imgs.get(1).jobId(), id2 = imgs.get(2).jobId();
+        assertThat(ReportFiles.csv(rep)).isEqualTo(
+                "path,size,modified,change,status,error_code,error_message,os_type,distro,version,product_name,hostname,arch,packages,job_id\r\n"
+                + "/srv/images/a b.qcow2,1048576,2026-11-25T00:00:00Z,new,SUCCEEDED,,,linux,debian,12,debian 12,'\t=1,,2," + id0 + "\r\n"
+                + "\"/srv/images/x,y.qcow2\",1048576,2026-11-25T00:00:00Z,new,SUCCEEDED,,,linux,ubuntu,22.00,ubuntu 22,"
+                + "\"say \"\"hi\"\"\r\n\",,1," + id1 + "\r\n"
+                + "/srv/images/gone.qcow2,1048576,2026-11-25T00:00:00Z,new,NO_RESULT,NO_RESULT,no result within 1440 min,,,,,,,,"
+                + id2 + "\r\n");
     }
 
     /** An info scan is a pre-check: what qemu-img found wrong makes the row red, with the reason. */
