@@ -2,9 +2,10 @@ package io.guestflow.scan;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.guestflow.engine.Engine;
+import io.guestflow.processors.info.InfoJobOperation;
+import io.guestflow.processors.job.JobResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -29,24 +30,29 @@ class ScanReportTest {
                 ImageWalker.jobId("fleet", "/srv/images/" + name, fp));
     }
 
-    private static JsonNode linux(String distro, int major, String host, String... packages) throws Exception {
+    private static JobResult linux(String distro, int major, String host, String... packages) throws Exception {
         StringBuilder apps = new StringBuilder();
         for (String p : packages) {
             apps.append(apps.length() == 0 ? "" : ",").append("{\"name\":\"").append(p).append("\"}");
         }
-        return JSON.readTree("{\"status\":\"SUCCEEDED\",\"output\":{\"operatingSystems\":[{\"type\":\"linux\",\"distro\":\""
+        return result("{\"status\":\"SUCCEEDED\",\"output\":{\"operatingSystems\":[{\"type\":\"linux\",\"distro\":\""
                 + distro + "\",\"majorVersion\":" + major + ",\"minorVersion\":0,\"hostname\":" + JSON.writeValueAsString(host)
                 + ",\"productName\":\"" + distro + " " + major + "\",\"applications\":[" + apps + "]}]}}");
     }
 
-    private static JsonNode failed(String status, String code, String message) throws Exception {
-        return JSON.readTree("{\"status\":\"" + status + "\",\"error\":{\"code\":\"" + code + "\",\"message\":\"" + message + "\"}}");
+    /** A result as the results topic carries it, read as the scan runner reads it. */
+    private static JobResult result(String json) throws Exception {
+        return JSON.readValue(json, JobResult.class);
+    }
+
+    private static JobResult failed(String status, String code, String message) throws Exception {
+        return result("{\"status\":\"" + status + "\",\"error\":{\"code\":\"" + code + "\",\"message\":\"" + message + "\"}}");
     }
 
     @Test
     void countsCompositionFailuresAndChanges() throws Exception {
         List<ScanImage> first = List.of(img("web.qcow2", "f1"), img("db.qcow2", "f2"), img("old.qcow2", "f3"));
-        Map<String, JsonNode> r1 = new HashMap<>();
+        Map<String, JobResult> r1 = new HashMap<>();
         r1.put(first.get(0).jobId(), linux("debian", 12, "web01", "bash", "openssh-server"));
         r1.put(first.get(1).jobId(), linux("ubuntu", 22, "db01", "bash"));
         r1.put(first.get(2).jobId(), linux("debian", 12, "old01", "bash"));
@@ -64,10 +70,10 @@ class ScanReportTest {
         // next night: web unchanged, db rewritten, old gone, a blank disk and a corrupt file appeared
         List<ScanImage> second = List.of(img("web.qcow2", "f1"), img("db.qcow2", "f2b"), img("blank.qcow2", "f4"),
                 img("corrupt.qcow2", "f5"), img("slow.qcow2", "f6"));
-        Map<String, JsonNode> r2 = new HashMap<>();
+        Map<String, JobResult> r2 = new HashMap<>();
         r2.put(second.get(0).jobId(), r1.get(first.get(0).jobId()));
         r2.put(second.get(1).jobId(), linux("ubuntu", 24, "db01", "bash"));
-        r2.put(second.get(2).jobId(), JSON.readTree("{\"status\":\"SUCCEEDED\",\"output\":{\"operatingSystems\":[]}}"));
+        r2.put(second.get(2).jobId(), result("{\"status\":\"SUCCEEDED\",\"output\":{\"operatingSystems\":[]}}"));
         r2.put(second.get(3).jobId(), failed("REJECTED", "DISK_CORRUPT", "/srv/images/corrupt.qcow2: qcow2 image is damaged or truncated"));
         ScanReport previous = ReportFiles.previous(reports, "fleet", "20261126T020000Z", JSON);
         assertThat(previous).isNotNull();
@@ -91,7 +97,7 @@ class ScanReportTest {
     @Test
     void filesAreWrittenEscapedAndReadBack() throws Exception {
         List<ScanImage> imgs = List.of(img("evil.qcow2", "f1"), img("x,y.qcow2", "f2"));
-        Map<String, JsonNode> r = new HashMap<>();
+        Map<String, JobResult> r = new HashMap<>();
         r.put(imgs.get(0).jobId(), linux("debian", 12, "<script>alert(1)</script>", "bash"));
         r.put(imgs.get(1).jobId(), linux("debian", 12, "=HYPERLINK(\"http://x\")", "bash"));
         ScanReport rep = ScanReport.build(scan(), "20261125T020000Z", Instant.now(), Instant.now(), "e", imgs, 2, r, null);
@@ -118,7 +124,7 @@ class ScanReportTest {
     void theEmbeddedDataIsSafeForAnyGuestString() throws Exception {
         String[] hostile = {"<!--", "</script>", "<script>", "<!--<script>", "a]]>b", "x\u2028y\u2029z", "&lt;", "\"\\</"};
         List<ScanImage> imgs = new java.util.ArrayList<>();
-        Map<String, JsonNode> r = new HashMap<>();
+        Map<String, JobResult> r = new HashMap<>();
         for (int i = 0; i < hostile.length; i++) {
             ScanImage im = img("g" + i + ".qcow2", "f" + i);
             imgs.add(im);
@@ -145,7 +151,7 @@ class ScanReportTest {
     @Test
     void csvBytesAreStable() throws Exception {
         List<ScanImage> imgs = List.of(img("a b.qcow2", "f1"), img("x,y.qcow2", "f2"), img("gone.qcow2", "f3"));
-        Map<String, JsonNode> r = new HashMap<>();
+        Map<String, JobResult> r = new HashMap<>();
         r.put(imgs.get(0).jobId(), linux("debian", 12, "\t=1", "bash", "vim"));
         r.put(imgs.get(1).jobId(), linux("ubuntu", 22, "say \"hi\"\r\n", "bash"));
         ScanReport rep = ScanReport.build(scan(), "20261125T020000Z", Instant.now(), Instant.now(), "e", imgs, 3, r, null);
@@ -162,11 +168,12 @@ class ScanReportTest {
     /** An info scan is a pre-check: what qemu-img found wrong makes the row red, with the reason. */
     @Test
     void infoResultsFlagCorruptAndDirtyImages() throws Exception {
-        JsonNode clean = JSON.readTree("{\"disks\":[{\"path\":\"/a.qcow2\",\"dirty\":false,\"corrupt\":false,"
-                + "\"check\":{\"result\":\"leaks\",\"leaks\":3}}]}");
+        InfoJobOperation.InfoReport clean = JSON.readValue("{\"disks\":[{\"path\":\"/a.qcow2\",\"dirty\":false,\"corrupt\":false,"
+                + "\"check\":{\"result\":\"leaks\",\"leaks\":3}}]}", InfoJobOperation.InfoReport.class);
         assertThat(ScanReport.infoDamage(clean)).as("leaks are harmless for reading").isNull();
-        JsonNode bad = JSON.readTree("{\"disks\":[{\"path\":\"/a.qcow2\",\"dirty\":true,\"corrupt\":false},"
-                + "{\"path\":\"/b.qcow2\",\"corrupt\":true,\"check\":{\"result\":\"corrupt\",\"corruptions\":7}}]}");
+        InfoJobOperation.InfoReport bad = JSON.readValue("{\"disks\":[{\"path\":\"/a.qcow2\",\"dirty\":true,\"corrupt\":false},"
+                + "{\"path\":\"/b.qcow2\",\"corrupt\":true,\"check\":{\"result\":\"corrupt\",\"corruptions\":7}}]}",
+                InfoJobOperation.InfoReport.class);
         assertThat(ScanReport.infoDamage(bad)).contains("/a.qcow2: dirty").contains("/b.qcow2: marked corrupt")
                 .contains("qemu-img check: corrupt (7 corruptions)");
     }
