@@ -37,7 +37,8 @@ public final class JobParser {
     public static final int MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
     /** Results-topic keys of scan summaries start so; no job may take such an id. */
     public static final String RESERVED_ID_PREFIX = "scan-summary:";
-    private static final Pattern JOB_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,127}");
+    /** As job.schema.json says (jobId.pattern); checked first, so that a rejection can name the job. */
+    static final Pattern JOB_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,127}");
 
     private final ObjectMapper json = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)

@@ -253,6 +253,10 @@ class JobParserTest {
                 .readTree(java.nio.file.Path.of("../config/schemas/job.schema.json").toFile());
         assertThat(schema.at("/properties/disks/maxItems").asInt()).isEqualTo(JobParser.MAX_DISKS);
         assertThat(schema.at("/properties/timeoutSeconds/maximum").asInt()).isEqualTo(JobParser.MAX_TIMEOUT_SECONDS);
+        assertThat(schema.at("/properties/jobId/pattern").asText()).isEqualTo("^" + JobParser.JOB_ID.pattern() + "$");
+        java.util.Set<String> types = new java.util.TreeSet<>();
+        schema.at("/properties/type/enum").forEach(t -> types.add(t.asText()));
+        assertThat(types).isEqualTo(new java.util.TreeSet<>(OperationRegistry.defaults().supported()));
     }
 
     /** Every example job satisfies the schema and parses (paths are only checked when a job runs). */
