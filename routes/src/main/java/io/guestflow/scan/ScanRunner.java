@@ -166,12 +166,16 @@ public final class ScanRunner {
         return c;
     }
 
+    /** Reads results-topic records; a result written by a newer engine may carry fields this one does not know. */
+    static ObjectReader resultReader(ObjectMapper json) {
+        return json.readerFor(JobResult.class).without(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    }
+
     private Map<String, JobResult> collect(KafkaConsumer<String, byte[]> c, List<ScanImage> images, Duration timeout) {
         Set<String> wanted = new HashSet<>();
         images.forEach(i -> wanted.add(i.jobId()));
         Map<String, JobResult> got = new HashMap<>();
-        // a result written by a newer engine may carry fields this one does not know
-        ObjectReader results = json.readerFor(JobResult.class).without(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+        ObjectReader results = resultReader(json);
         long deadline = System.nanoTime() + timeout.toNanos();
         while (got.size() < wanted.size() && System.nanoTime() < deadline) {
             if (closed) {

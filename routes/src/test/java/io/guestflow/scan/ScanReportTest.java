@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.guestflow.engine.Engine;
 import io.guestflow.processors.info.InfoJobOperation;
+import io.guestflow.processors.inspect.InspectionReport;
 import io.guestflow.processors.job.JobResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -176,5 +177,29 @@ class ScanReportTest {
                 InfoJobOperation.InfoReport.class);
         assertThat(ScanReport.infoDamage(bad)).contains("/a.qcow2: dirty").contains("/b.qcow2: marked corrupt")
                 .contains("qemu-img check: corrupt (7 corruptions)");
+    }
+
+    /** A result as the engine publishes it reads back typed, with a field a newer engine might add. */
+    @Test
+    void publishedResultsReadBackTyped() throws Exception {
+        InspectionReport.OperatingSystem os = new InspectionReport.OperatingSystem("/dev/sda1", "linux", "x86_64",
+                "ubuntu", "Ubuntu 22.04", null, 22, 4, "deb", "apt", "db01", "ubuntu22.04", null, null, null,
+                List.of(new InspectionReport.Mountpoint("/dev/sda1", "/")), List.of(), List.of(
+                        new InspectionReport.Application("bash", null, null, "5.1", null, null, null, null, null, null,
+                                null, null)));
+        JobResult published = new JobResult("j", "inspect", JobResult.Status.SUCCEEDED, Map.of(),
+                JobResult.Timings.notRun(Instant.now(), Instant.now()), new InspectionReport(List.of(os)), null, 1, "e");
+        com.fasterxml.jackson.databind.node.ObjectNode record = JSON.valueToTree(published);
+        record.put("addedLater", 1);
+        JobResult read = ScanRunner.resultReader(JSON).readValue(JSON.writeValueAsBytes(record));
+        List<ScanImage> imgs = List.of(img("db.qcow2", "f1"));
+        ScanReport rep = ScanReport.build(scan(), "20261125T020000Z", Instant.now(), Instant.now(), "e", imgs, 1,
+                Map.of(imgs.get(0).jobId(), read), null);
+        ScanReport.ImageRow row = rep.images().get(0);
+        assertThat(row.status()).isEqualTo("SUCCEEDED");
+        assertThat(row.operatingSystems()).containsExactly(
+                new ScanReport.Os("linux", "ubuntu", "22.04", "Ubuntu 22.04", "db01", "x86_64"));
+        assertThat(row.packages()).isEqualTo(1);
+        assertThat(rep.summary().topPackages()).containsExactly(new ScanReport.PackageCount("bash", 1));
     }
 }
