@@ -1,6 +1,11 @@
 package io.guestflow.scan;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.dataformat.csv.CsvGenerator;
+import com.fasterxml.jackson.dataformat.csv.CsvMapper;
+import com.fasterxml.jackson.dataformat.csv.CsvSchema;
 import io.guestflow.pool.FileTrees;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -9,9 +14,11 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 
 /**
@@ -75,43 +82,47 @@ public final class ReportFiles {
     static final List<String> CSV_COLUMNS = List.of("path", "size", "modified", "change", "status", "error_code",
             "error_message", "os_type", "distro", "version", "product_name", "hostname", "arch", "packages", "job_id");
 
-    /** One line per image; an image with several operating systems lists them separated by "; ". */
-    public static String csv(ScanReport report) {
-        StringBuilder sb = new StringBuilder(String.join(",", CSV_COLUMNS)).append("\r\n");
-        for (ScanReport.ImageRow r : report.images()) {
-            List<ScanReport.Os> os = r.operatingSystems() == null ? List.of() : r.operatingSystems();
-            String[] cells = {r.path(), Long.toString(r.size()), r.modified(), r.change(), r.status(), r.errorCode(),
-                r.errorMessage(), join(os, ScanReport.Os::type), join(os, ScanReport.Os::distro),
-                join(os, ScanReport.Os::version), join(os, ScanReport.Os::productName), join(os, ScanReport.Os::hostname),
-                join(os, ScanReport.Os::arch), r.packages() == null ? "" : r.packages().toString(), r.jobId()};
-            for (int i = 0; i < cells.length; i++) {
-                if (i > 0) {
-                    sb.append(',');
-                }
-                sb.append(cell(cells[i], i != 1 && i != 13));
-            }
-            sb.append("\r\n");
-        }
-        return sb.toString();
+    /** RFC 4180 with CRLF line ends, quoted only where a cell needs it (separator, quote, line break). */
+    private static final CsvMapper CSV = new CsvMapper();
+    private static final ObjectWriter CSV_WRITER = CSV.writer(csvSchema())
+            .with(CsvGenerator.Feature.STRICT_CHECK_FOR_QUOTING);
+
+    private static CsvSchema csvSchema() {
+        CsvSchema.Builder b = CsvSchema.builder();
+        CSV_COLUMNS.forEach(b::addColumn);
+        return b.build().withHeader().withLineSeparator("\r\n").withNullValue("");
     }
 
-    private static String join(List<ScanReport.Os> os, java.util.function.Function<ScanReport.Os, String> f) {
-        return String.join("; ", os.stream().map(o -> f.apply(o) == null ? "" : f.apply(o)).toList());
+    /** One line per image; an image with several operating systems lists them separated by "; ". */
+    public static String csv(ScanReport report) {
+        List<String[]> rows = new ArrayList<>();
+        for (ScanReport.ImageRow r : report.images()) {
+            List<ScanReport.Os> os = r.operatingSystems() == null ? List.of() : r.operatingSystems();
+            // size and packages are numbers the engine wrote; every other cell may hold guest or path text
+            rows.add(new String[] {defused(r.path()), Long.toString(r.size()), defused(r.modified()),
+                defused(r.change()), defused(r.status()), defused(r.errorCode()), defused(r.errorMessage()),
+                join(os, ScanReport.Os::type), join(os, ScanReport.Os::distro), join(os, ScanReport.Os::version),
+                join(os, ScanReport.Os::productName), join(os, ScanReport.Os::hostname), join(os, ScanReport.Os::arch),
+                r.packages() == null ? null : r.packages().toString(), defused(r.jobId())});
+        }
+        try {
+            return CSV_WRITER.writeValueAsString(rows);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("CSV of plain strings cannot fail", e);
+        }
+    }
+
+    private static String join(List<ScanReport.Os> os, Function<ScanReport.Os, String> f) {
+        return defused(String.join("; ", os.stream().map(o -> f.apply(o) == null ? "" : f.apply(o)).toList()));
     }
 
     /** Leading characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection list). */
     static final String FORMULA_STARTS = "=+-@\t\r";
 
-    /** RFC 4180 quoting; guest-controlled text that a spreadsheet would run as a formula gets a leading quote. */
-    static String cell(String v, boolean text) {
-        if (v == null) {
-            return "";
-        }
-        if (text && !v.isEmpty() && FORMULA_STARTS.indexOf(v.charAt(0)) >= 0) {
-            v = "'" + v;
-        }
-        if (v.contains(",") || v.contains("\"") || v.contains("\n") || v.contains("\r")) {
-            return '"' + v.replace("\"", "\"\"") + '"';
+    /** Guest-controlled text that a spreadsheet would run as a formula gets a leading quote. */
+    static String defused(String v) {
+        if (v != null && !v.isEmpty() && FORMULA_STARTS.indexOf(v.charAt(0)) >= 0) {
+            return "'" + v;
         }
         return v;
     }

@@ -1,7 +1,12 @@
 package io.guestflow.scan;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guestflow.pool.ImageFacts;
+import io.guestflow.processors.info.InfoJobOperation;
+import io.guestflow.processors.inspect.InspectionReport;
+import io.guestflow.processors.job.JobResult;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -48,6 +53,9 @@ public record ScanReport(Summary summary, List<ImageRow> images, List<String> re
     }
 
     public static final String SUMMARY_KIND = "scan-summary";
+    /** Turns a result's output into its operation's report; fields a newer engine adds are passed over. */
+    private static final ObjectMapper OUTPUTS = new ObjectMapper()
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
     static final int TOP_PACKAGES = 15;
 
     /** A previous run's images: path → fingerprint (what "changed" is measured against). */
@@ -64,101 +72,141 @@ public record ScanReport(Summary summary, List<ImageRow> images, List<String> re
      * their jobs (by jobId; absent: no result in time) and the previous run.
      */
     public static ScanReport build(ScanConfig scan, String runId, Instant scheduledAt, Instant startedAt, String engine,
-                                   List<ScanImage> found, int jobsProduced, Map<String, JsonNode> results,
+                                   List<ScanImage> found, int jobsProduced, Map<String, JobResult> results,
                                    ScanReport previous) {
         Map<String, String> before = fingerprints(previous);
+        Tally tally = new Tally();
         List<ImageRow> rows = new ArrayList<>();
-        Map<String, Integer> byOsType = new TreeMap<>();
-        Map<String, Integer> byDistro = new TreeMap<>();
-        Map<String, Integer> byVersion = new TreeMap<>();
-        Map<String, Integer> failures = new TreeMap<>();
-        Map<String, Integer> packages = new HashMap<>();
-        int fresh = 0, changed = 0, unchanged = 0, ok = 0, failed = 0, noResult = 0;
         for (ScanImage img : found) {
-            String change;
-            if (!before.containsKey(img.path())) {
-                change = "new";
-                fresh++;
-            } else if (!before.get(img.path()).equals(img.fingerprint())) {
-                change = "changed";
-                changed++;
-            } else {
-                change = "unchanged";
-                unchanged++;
-            }
-            JsonNode r = results.get(img.jobId());
-            String status;
-            String code = null;
-            String message = null;
-            List<Os> oses = new ArrayList<>();
-            Integer pkgCount = null;
-            if (r == null) {
-                status = "NO_RESULT";
-                code = "NO_RESULT";
-                message = "no result within " + scan.resultTimeout().toMinutes() + " min";
-                noResult++;
-            } else {
-                status = r.path("status").asText("UNKNOWN");
-                if (!"SUCCEEDED".equals(status)) {
-                    code = r.path("error").path("code").asText(status);
-                    message = r.path("error").path("message").asText("");
-                }
-                JsonNode osList = r.path("output").path("operatingSystems");
-                Set<String> imagePackages = new HashSet<>();
-                for (JsonNode os : osList) {
-                    String version = version(text(os, "distro"), os.path("majorVersion").asInt(), os.path("minorVersion").asInt());
-                    Os o = new Os(text(os, "type"), text(os, "distro"), version, text(os, "productName"),
-                            text(os, "hostname"), text(os, "arch"));
-                    oses.add(o);
-                    byOsType.merge(or(o.type(), "unknown"), 1, Integer::sum);
-                    byDistro.merge(or(o.distro(), "unknown"), 1, Integer::sum);
-                    byVersion.merge(or(o.distro(), "unknown") + " " + version, 1, Integer::sum);
-                    for (JsonNode app : os.path("applications")) {
-                        imagePackages.add(app.path("name").asText());
-                    }
-                    if (os.has("applications")) {
-                        pkgCount = (pkgCount == null ? 0 : pkgCount) + os.path("applications").size();
-                    }
-                }
-                imagePackages.forEach(p -> packages.merge(p, 1, Integer::sum));
-                // an inspection that finds nothing to inspect is a failure for an inventory
-                if ("SUCCEEDED".equals(status) && "inspect".equals(scan.type()) && oses.isEmpty()) {
-                    status = "FAILED";
-                    code = "NO_OS";
-                    message = "no operating system found on the image";
-                }
-                // a pre-check (info) flags what qemu-img found wrong: a red row with the reason
-                String damage = "SUCCEEDED".equals(status) && "info".equals(scan.type()) ? infoDamage(r.path("output")) : null;
-                if (damage != null) {
-                    status = "FAILED";
-                    code = "IMAGE_DAMAGED";
-                    message = damage;
-                }
-                if ("SUCCEEDED".equals(status)) {
-                    ok++;
-                } else {
-                    failed++;
-                }
-            }
-            if (code != null) {
-                failures.merge(code, 1, Integer::sum);
-            }
-            rows.add(new ImageRow(img.path(), img.size(), img.modified(), img.fingerprint(), img.jobId(), change, status,
-                    code, message, oses, pkgCount));
+            rows.add(tally.count(row(scan, img, change(before, img), results.get(img.jobId()))));
         }
         Set<String> now = new HashSet<>();
         found.forEach(i -> now.add(i.path()));
         List<String> removed = before.keySet().stream().filter(p -> !now.contains(p)).sorted().toList();
-        List<PackageCount> top = packages.entrySet().stream()
-                .sorted(Map.Entry.<String, Integer>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
-                .limit(TOP_PACKAGES).map(e -> new PackageCount(e.getKey(), e.getValue())).toList();
         Summary s = new Summary(SUMMARY_KIND, scan.name(), runId, scan.type(), scheduledAt, startedAt, Instant.now(), engine,
                 scan.roots().stream().map(Object::toString).toList(),
                 previous == null ? null : previous.summary().runId(),
-                found.size(), jobsProduced, fresh, changed, unchanged, removed.size(), ok, failed, noResult,
-                new LinkedHashMap<>(byOsType), new LinkedHashMap<>(byDistro), new LinkedHashMap<>(byVersion),
-                new LinkedHashMap<>(failures), top);
+                found.size(), jobsProduced, tally.fresh, tally.changed, tally.unchanged, removed.size(), tally.ok,
+                tally.failed, tally.noResult, new LinkedHashMap<>(tally.byOsType), new LinkedHashMap<>(tally.byDistro),
+                new LinkedHashMap<>(tally.byVersion), new LinkedHashMap<>(tally.failures), tally.topPackages());
         return new ScanReport(s, List.copyOf(rows), removed);
+    }
+
+    private static String change(Map<String, String> before, ScanImage img) {
+        if (!before.containsKey(img.path())) {
+            return "new";
+        }
+        return before.get(img.path()).equals(img.fingerprint()) ? "unchanged" : "changed";
+    }
+
+    /** An image's row with the packages its guests have (for the top packages). */
+    private record Found(ImageRow row, Set<String> packages) {
+    }
+
+    private static Found row(ScanConfig scan, ScanImage img, String change, JobResult r) {
+        if (r == null) {
+            return new Found(new ImageRow(img.path(), img.size(), img.modified(), img.fingerprint(), img.jobId(), change,
+                    "NO_RESULT", "NO_RESULT", "no result within " + scan.resultTimeout().toMinutes() + " min", List.of(),
+                    null), Set.of());
+        }
+        String status = r.status() == null ? "UNKNOWN" : r.status().name();
+        String code = null;
+        String message = null;
+        if (r.status() != JobResult.Status.SUCCEEDED) {
+            code = r.error() == null || r.error().code() == null ? status : r.error().code();
+            message = r.error() == null || r.error().message() == null ? "" : r.error().message();
+        }
+        List<InspectionReport.OperatingSystem> guests = inspection(r);
+        List<Os> oses = guests.stream().map(ScanReport::os).toList();
+        Integer packageCount = null;
+        Set<String> packages = new HashSet<>();
+        for (InspectionReport.OperatingSystem g : guests) {
+            if (g.applications() != null) {
+                packageCount = (packageCount == null ? 0 : packageCount) + g.applications().size();
+                g.applications().forEach(a -> packages.add(a.name()));
+            }
+        }
+        // an inspection that finds nothing to inspect is a failure for an inventory
+        if ("SUCCEEDED".equals(status) && "inspect".equals(scan.type()) && oses.isEmpty()) {
+            status = "FAILED";
+            code = "NO_OS";
+            message = "no operating system found on the image";
+        }
+        // a pre-check (info) flags what qemu-img found wrong: a red row with the reason
+        String damage = "SUCCEEDED".equals(status) && "info".equals(scan.type()) ? infoDamage(info(r)) : null;
+        if (damage != null) {
+            status = "FAILED";
+            code = "IMAGE_DAMAGED";
+            message = damage;
+        }
+        return new Found(new ImageRow(img.path(), img.size(), img.modified(), img.fingerprint(), img.jobId(), change,
+                status, code, message, oses, packageCount), packages);
+    }
+
+    private static Os os(InspectionReport.OperatingSystem g) {
+        return new Os(blankless(g.type()), blankless(g.distro()),
+                version(blankless(g.distro()), g.majorVersion(), g.minorVersion()), blankless(g.productName()),
+                blankless(g.hostname()), blankless(g.arch()));
+    }
+
+    /** The guests an inspection found; none for a failed job or another job type's output. */
+    private static List<InspectionReport.OperatingSystem> inspection(JobResult r) {
+        InspectionReport rep = output(r, InspectionReport.class);
+        return rep == null || rep.operatingSystems() == null ? List.of() : rep.operatingSystems();
+    }
+
+    private static InfoJobOperation.InfoReport info(JobResult r) {
+        InfoJobOperation.InfoReport rep = output(r, InfoJobOperation.InfoReport.class);
+        return rep == null || rep.disks() == null ? new InfoJobOperation.InfoReport(List.of()) : rep;
+    }
+
+    /** A result's output as its operation's report, or null when it has none of that shape. */
+    private static <T> T output(JobResult r, Class<T> report) {
+        try {
+            return r.output() == null ? null : OUTPUTS.convertValue(r.output(), report);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    /** What the rows of a run add up to. */
+    private static final class Tally {
+        final Map<String, Integer> byOsType = new TreeMap<>();
+        final Map<String, Integer> byDistro = new TreeMap<>();
+        final Map<String, Integer> byVersion = new TreeMap<>();
+        final Map<String, Integer> failures = new TreeMap<>();
+        final Map<String, Integer> packages = new HashMap<>();
+        int fresh, changed, unchanged, ok, failed, noResult;
+
+        ImageRow count(Found f) {
+            ImageRow r = f.row();
+            switch (r.change()) {
+                case "new" -> fresh++;
+                case "changed" -> changed++;
+                default -> unchanged++;
+            }
+            switch (r.status()) {
+                case "NO_RESULT" -> noResult++;
+                case "SUCCEEDED" -> ok++;
+                default -> failed++;
+            }
+            if (r.errorCode() != null) {
+                failures.merge(r.errorCode(), 1, Integer::sum);
+            }
+            for (Os o : r.operatingSystems()) {
+                byOsType.merge(or(o.type(), "unknown"), 1, Integer::sum);
+                byDistro.merge(or(o.distro(), "unknown"), 1, Integer::sum);
+                byVersion.merge(or(o.distro(), "unknown") + " " + o.version(), 1, Integer::sum);
+            }
+            f.packages().forEach(p -> packages.merge(p, 1, Integer::sum));
+            return r;
+        }
+
+        List<PackageCount> topPackages() {
+            return packages.entrySet().stream()
+                    .sorted(Map.Entry.<String, Integer>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
+                    .limit(TOP_PACKAGES).map(e -> new PackageCount(e.getKey(), e.getValue())).toList();
+        }
     }
 
     /** As people write it: "12" for Debian 12.0, "22.04" for Ubuntu (year.month), "9.2" for RHEL 9.2. */
@@ -169,9 +217,9 @@ public record ScanReport(Summary summary, List<ImageRow> images, List<String> re
         return minor == 0 ? Integer.toString(major) : major + "." + minor;
     }
 
-    private static String text(JsonNode n, String f) {
-        JsonNode v = n.get(f);
-        return v == null || v.isNull() || v.asText().isEmpty() ? null : v.asText();
+    /** Empty text counts as unknown, like libguestfs's "unknown". */
+    private static String blankless(String v) {
+        return v == null || v.isEmpty() ? null : v;
     }
 
     private static String or(String v, String d) {
@@ -183,20 +231,19 @@ public record ScanReport(Summary summary, List<ImageRow> images, List<String> re
     }
 
     /** What an info result says is wrong with the image (corrupt, dirty, a failed check), or null. */
-    static String infoDamage(JsonNode output) {
+    static String infoDamage(InfoJobOperation.InfoReport info) {
         List<String> found = new ArrayList<>();
-        for (JsonNode d : output.path("disks")) {
-            String path = d.path("path").asText();
-            if (d.path("corrupt").asBoolean(false)) {
-                found.add(path + ": marked corrupt");
+        for (ImageFacts.Disk d : info.disks()) {
+            if (Boolean.TRUE.equals(d.corrupt())) {
+                found.add(d.path() + ": marked corrupt");
             }
-            if (d.path("dirty").asBoolean(false)) {
-                found.add(path + ": dirty (not closed cleanly)");
+            if (Boolean.TRUE.equals(d.dirty())) {
+                found.add(d.path() + ": dirty (not closed cleanly)");
             }
-            String check = d.path("check").path("result").asText("");
+            String check = d.check() == null || d.check().result() == null ? "" : d.check().result();
             if (check.equals("corrupt") || check.equals("error")) {
-                found.add(path + ": qemu-img check: " + check
-                        + (d.path("check").has("corruptions") ? " (" + d.path("check").path("corruptions").asLong() + " corruptions)" : ""));
+                found.add(d.path() + ": qemu-img check: " + check
+                        + (d.check().corruptions() != null ? " (" + d.check().corruptions() + " corruptions)" : ""));
             }
         }
         return found.isEmpty() ? null : String.join("; ", found);

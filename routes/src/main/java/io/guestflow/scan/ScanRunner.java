@@ -1,10 +1,12 @@
 package io.guestflow.scan;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.guestflow.kafka.Partitions;
 import io.guestflow.processors.job.JobParser;
+import io.guestflow.processors.job.JobResult;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -116,7 +118,7 @@ public final class ScanRunner {
             if (!reportWanted) {
                 return new Outcome(runId, produced, null, null);
             }
-            Map<String, JsonNode> results = collect(collector, images, scan.resultTimeout());
+            Map<String, JobResult> results = collect(collector, images, scan.resultTimeout());
             ScanReport report = ScanReport.build(scan, runId, scheduledAt, started, engine, images, produced.size(),
                     results, previous);
             Path dir = ReportFiles.write(reportsDir, report, json);
@@ -164,10 +166,16 @@ public final class ScanRunner {
         return c;
     }
 
-    private Map<String, JsonNode> collect(KafkaConsumer<String, byte[]> c, List<ScanImage> images, Duration timeout) {
+    /** Reads results-topic records; a result written by a newer engine may carry fields this one does not know. */
+    static ObjectReader resultReader(ObjectMapper json) {
+        return json.readerFor(JobResult.class).without(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    }
+
+    private Map<String, JobResult> collect(KafkaConsumer<String, byte[]> c, List<ScanImage> images, Duration timeout) {
         Set<String> wanted = new HashSet<>();
         images.forEach(i -> wanted.add(i.jobId()));
-        Map<String, JsonNode> got = new HashMap<>();
+        Map<String, JobResult> got = new HashMap<>();
+        ObjectReader results = resultReader(json);
         long deadline = System.nanoTime() + timeout.toNanos();
         while (got.size() < wanted.size() && System.nanoTime() < deadline) {
             if (closed) {
@@ -177,7 +185,7 @@ public final class ScanRunner {
             for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(300))) {
                 if (r.value() != null && wanted.contains(r.key())) {
                     try {
-                        got.put(r.key(), json.readTree(r.value()));
+                        got.put(r.key(), results.readValue(r.value()));
                     } catch (java.io.IOException e) {
                         LOG.warn("unreadable result for {}: {}", r.key(), e.getMessage());
                     }

@@ -12,32 +12,33 @@ import io.guestflow.pool.Drive;
 import io.guestflow.pool.GuestflowException;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
  * Turns the bytes of a jobs-topic message into a {@link Job}, or says
  * exactly why it cannot: strict about shape and types (no coercion, no
  * unknown fields, no duplicate keys, no number wrapped into range), so a job
- * never runs with a value it did not mean. The engine's limits apply here:
+ * never runs with a value it did not mean. The shape is
+ * {@code config/schemas/job.schema.json} ({@link JobSchema}); what a schema
+ * cannot say is checked here: drives (schemes, hosts, passwords), a local
+ * output, the reserved jobId prefix. The engine's limits apply here:
  * the longest {@code timeoutSeconds} it allows, and whether it runs
  * {@code debug} jobs at all.
  */
 public final class JobParser {
     /** Larger messages are not jobs; they are dead-lettered unread. */
     public static final int MAX_BYTES = 256 * 1024;
+    /** As job.schema.json says (disks.maxItems). */
     public static final int MAX_DISKS = 16;
     public static final int DEFAULT_TIMEOUT_SECONDS = 1800;
     public static final int MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
     /** Results-topic keys of scan summaries start so; no job may take such an id. */
     public static final String RESERVED_ID_PREFIX = "scan-summary:";
-    private static final Pattern JOB_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,127}");
-    private static final Set<String> FIELDS =
-            Set.of("jobId", "type", "disks", "output", "options", "timeoutSeconds", "labels", "debug", "steps", "rerun");
+    /** As job.schema.json says (jobId.pattern); checked first, so that a rejection can name the job. */
+    static final Pattern JOB_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,127}");
 
     private final ObjectMapper json = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
@@ -128,118 +129,103 @@ public final class JobParser {
     }
 
     private Job parseFields(String jobId, ObjectNode root) {
-        for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
-            String f = it.next();
-            if (!FIELDS.contains(f)) {
-                throw new JobRejectedException(jobId, "unknown field '" + f + "'");
-            }
+        if (root.has("steps")) {
+            // the schema would only call it an unknown field: say where a pipeline's steps go
+            throw new JobRejectedException(jobId, "pipeline".equals(root.path("type").asText())
+                    ? "a pipeline's steps go in options.steps" : "steps are only for pipeline jobs");
         }
-        String type = text(jobId, root, "type", true);
+        List<JobSchema.Violation> violations = JobSchema.check(root);
+        // inside options the operation speaks first, in its own words (below)
+        violations.stream().filter(v -> !v.inOptions()).findFirst().ifPresent(v -> {
+            throw rejection(jobId, root, v);
+        });
+        String type = type(jobId, root);
+        Job job = new Job(jobId, type, disks(root), output(jobId, root), options(root), timeout(jobId, root),
+                labels(root), debug(jobId, root), root.path("rerun").asBoolean(false));
+        // each operation checks its own options (names and types) before anything runs
+        registry.get(type).validate(job);
+        // what an operation let through inside its options, the schema still refuses: it is the contract
+        violations.stream().findFirst().ifPresent(v -> {
+            throw rejection(jobId, root, v);
+        });
+        return job;
+    }
+
+    private JobRejectedException rejection(String jobId, JsonNode root, JobSchema.Violation v) {
+        // the schema knows the widest timeout only; the rejection names this engine's
+        return new JobRejectedException(jobId,
+                v.field().equals("timeoutSeconds") ? timeoutRule(root.get("timeoutSeconds")) : v.reason());
+    }
+
+    private String type(String jobId, JsonNode root) {
+        String type = root.get("type").asText();
         if (!registry.supports(type)) {
             throw new JobRejectedException(jobId, "unknown job type '" + type + "' (known: " + registry.supported() + ")");
         }
-        JsonNode disksNode = root.get("disks");
-        if (disksNode == null || !disksNode.isArray() || disksNode.isEmpty()) {
-            throw new JobRejectedException(jobId, "disks must be a non-empty array (the disks of one guest)");
-        }
-        if (disksNode.size() > MAX_DISKS) {
-            throw new JobRejectedException(jobId, "at most " + MAX_DISKS + " disks per job");
-        }
+        return type;
+    }
+
+    private static List<Job.Disk> disks(JsonNode root) {
         List<Job.Disk> disks = new ArrayList<>();
-        for (int i = 0; i < disksNode.size(); i++) {
-            JsonNode d = disksNode.get(i);
-            String at = "disks[" + i + "]";
-            if (!d.isObject()) {
-                throw new JobRejectedException(jobId, at + " must be an object with a uri");
-            }
-            onlyFields(jobId, at, (ObjectNode) d, Set.of("uri", "format", "label"));
-            Job.Disk disk = new Job.Disk(text(jobId, d, "uri", true, at), text(jobId, d, "format", false, at),
-                    text(jobId, d, "label", false, at));
+        for (JsonNode d : root.get("disks")) {
+            Job.Disk disk = new Job.Disk(d.get("uri").asText(), text(d, "format"), text(d, "label"));
             // the drive constructor checks scheme, host, format name and label
             new Drive(Drive.parseUri(disk.uri()), disk.format(), true, disk.label());
             disks.add(disk);
         }
-        Job.Output output = null;
+        return List.copyOf(disks);
+    }
+
+    private static Job.Output output(String jobId, JsonNode root) {
         JsonNode out = root.get("output");
-        if (out != null && !out.isNull()) {
-            if (!out.isObject()) {
-                throw new JobRejectedException(jobId, "output must be an object with a uri");
-            }
-            onlyFields(jobId, "output", (ObjectNode) out, Set.of("uri", "format", "overwrite"));
-            JsonNode ow = out.get("overwrite");
-            if (ow != null && !ow.isNull() && !ow.isBoolean()) {
-                throw new JobRejectedException(jobId, "output.overwrite must be true or false");
-            }
-            output = new Job.Output(text(jobId, out, "uri", true, "output"), text(jobId, out, "format", false, "output"),
-                    ow != null && ow.asBoolean());
-            Drive o = new Drive(Drive.parseUri(output.uri()), output.format(), false, null);
-            if (!o.isLocal()) {
-                throw new JobRejectedException(jobId, "output must be a file:// path");
-            }
+        if (out == null || out.isNull()) {
+            return null;
         }
-        ObjectNode options = json.createObjectNode();
-        JsonNode opt = root.get("options");
-        if (opt != null && !opt.isNull()) {
-            if (!opt.isObject()) {
-                throw new JobRejectedException(jobId, "options must be an object");
-            }
-            options = (ObjectNode) opt;
+        Job.Output output = new Job.Output(out.get("uri").asText(), text(out, "format"),
+                out.path("overwrite").asBoolean(false));
+        if (!new Drive(Drive.parseUri(output.uri()), output.format(), false, null).isLocal()) {
+            throw new JobRejectedException(jobId, "output must be a file:// path");
         }
-        if (root.has("steps")) {
-            throw new JobRejectedException(jobId, type.equals("pipeline")
-                    ? "a pipeline's steps go in options.steps" : "steps are only for pipeline jobs");
-        }
-        int timeout = (int) Math.min(DEFAULT_TIMEOUT_SECONDS, maxTimeoutSeconds);
+        return output;
+    }
+
+    private ObjectNode options(JsonNode root) {
+        return root.get("options") instanceof ObjectNode o ? o : json.createObjectNode();
+    }
+
+    private int timeout(String jobId, JsonNode root) {
         JsonNode t = root.get("timeoutSeconds");
-        if (t != null && !t.isNull()) {
-            // canConvertToLong first: 18446744073709551621 must not wrap to 5
-            if (!t.isIntegralNumber() || !t.canConvertToLong() || t.asLong() < 1 || t.asLong() > maxTimeoutSeconds) {
-                throw new JobRejectedException(jobId, "timeoutSeconds must be an integer from 1 to " + maxTimeoutSeconds
-                        + (maxTimeoutSeconds < MAX_TIMEOUT_SECONDS ? " (guestflow.engine.max-job-timeout-seconds)" : "")
-                        + ", got " + abbreviate(t.toString()));
-            }
-            timeout = t.asInt();
+        if (t == null || t.isNull()) {
+            return (int) Math.min(DEFAULT_TIMEOUT_SECONDS, maxTimeoutSeconds);
         }
+        // canConvertToLong first: 18446744073709551621 must not wrap to 5; 1e3 and 60.0 are no integers here
+        if (!t.isIntegralNumber() || !t.canConvertToLong() || t.asLong() < 1 || t.asLong() > maxTimeoutSeconds) {
+            throw new JobRejectedException(jobId, timeoutRule(t));
+        }
+        return t.asInt();
+    }
+
+    private String timeoutRule(JsonNode got) {
+        return "timeoutSeconds must be an integer from 1 to " + maxTimeoutSeconds
+                + (maxTimeoutSeconds < MAX_TIMEOUT_SECONDS ? " (guestflow.engine.max-job-timeout-seconds)" : "")
+                + ", got " + abbreviate(got.toString());
+    }
+
+    private static Map<String, String> labels(JsonNode root) {
         Map<String, String> labels = new LinkedHashMap<>();
-        JsonNode l = root.get("labels");
-        if (l != null && !l.isNull()) {
-            if (!l.isObject()) {
-                throw new JobRejectedException(jobId, "labels must be an object of strings");
-            }
-            for (Iterator<Map.Entry<String, JsonNode>> it = l.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
-                if (!e.getValue().isTextual()) {
-                    throw new JobRejectedException(jobId, "label '" + e.getKey() + "' must be a string");
-                }
-                labels.put(e.getKey(), e.getValue().asText());
-            }
+        root.path("labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
+        return Map.copyOf(labels);
+    }
+
+    private boolean debug(String jobId, JsonNode root) {
+        boolean debug = root.path("debug").asBoolean(false);
+        if (debug && !debugAllowed) {
+            // traces hold drive names and qemu's command line: an operator's switch, not a producer's
+            throw new JobRejectedException(jobId, "debug jobs are refused here: their events carry the call trace"
+                    + " and appliance messages (drive names, qemu's command line); the operator allows them with"
+                    + " guestflow.engine.allow-debug-jobs=true");
         }
-        boolean debug = false;
-        JsonNode dbg = root.get("debug");
-        if (dbg != null && !dbg.isNull()) {
-            if (!dbg.isBoolean()) {
-                throw new JobRejectedException(jobId, "debug must be true or false");
-            }
-            debug = dbg.asBoolean();
-            if (debug && !debugAllowed) {
-                // traces hold drive names and qemu's command line: an operator's switch, not a producer's
-                throw new JobRejectedException(jobId, "debug jobs are refused here: their events carry the call trace"
-                        + " and appliance messages (drive names, qemu's command line); the operator allows them with"
-                        + " guestflow.engine.allow-debug-jobs=true");
-            }
-        }
-        boolean rerun = false;
-        JsonNode rr = root.get("rerun");
-        if (rr != null && !rr.isNull()) {
-            if (!rr.isBoolean()) {
-                throw new JobRejectedException(jobId, "rerun must be true or false");
-            }
-            rerun = rr.asBoolean();
-        }
-        Job job = new Job(jobId, type, List.copyOf(disks), output, options, timeout, Map.copyOf(labels), debug, rerun);
-        // each operation checks its own options (names and types) before anything runs
-        registry.get(type).validate(job);
-        return job;
+        return debug;
     }
 
     /** Jackson quotes the offending token; a message that is not JSON may be anything, a secret too. */
@@ -251,31 +237,9 @@ public final class JobParser {
         return s.length() > 40 ? s.substring(0, 40) + "..." : s;
     }
 
-    private static void onlyFields(String jobId, String at, ObjectNode o, Set<String> allowed) {
-        for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {
-            String f = it.next();
-            if (!allowed.contains(f)) {
-                throw new JobRejectedException(jobId, at + ": unknown field '" + f + "'");
-            }
-        }
-    }
-
-    private static String text(String jobId, JsonNode n, String field, boolean required) {
-        return text(jobId, n, field, required, null);
-    }
-
-    private static String text(String jobId, JsonNode n, String field, boolean required, String at) {
+    /** An optional text field: null when absent or null (the schema has checked its type). */
+    private static String text(JsonNode n, String field) {
         JsonNode v = n.get(field);
-        String name = at == null ? field : at + "." + field;
-        if (v == null || v.isNull()) {
-            if (required) {
-                throw new JobRejectedException(jobId, name + " is required");
-            }
-            return null;
-        }
-        if (!v.isTextual() || v.asText().isBlank()) {
-            throw new JobRejectedException(jobId, name + " must be a non-empty string");
-        }
-        return v.asText();
+        return v == null || v.isNull() ? null : v.asText();
     }
 }

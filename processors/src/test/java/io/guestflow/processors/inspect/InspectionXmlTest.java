@@ -54,4 +54,60 @@ class InspectionXmlTest {
         assertThat(xml).doesNotContain("applications").contains("<mountpoints/>")
                 .contains("<filesystem dev=\"/dev/sda1\"/>").doesNotContain("<arch>");
     }
+
+    /** The whole document, byte for byte: indentation, empty elements, and libxml2's escaping of hostile text. */
+    @Test
+    void wholeDocumentWithHostileText() {
+        Map<String, String> drives = new LinkedHashMap<>();
+        drives.put("C\u0001\"<&>", "/dev/sda2");
+        OperatingSystem os = new OperatingSystem("/dev/sda1", "linux", "x86_64", "debian", "say \"hi\" & <bye>\u0007",
+                null, 12, 0, "deb", "apt", "tab\there\nline", null, null, null, drives,
+                List.of(new Mountpoint("/dev/sda1\"", "/")),
+                List.of(new Filesystem("/dev/sda1", "ext4", "l\u001fbl", "u-1"), new Filesystem("/dev/sda2", null, null, null)),
+                List.of(new Application("bash", null, 1, "5.2", "15", "amd64", null, null, "http://x/?a=1&b=2", null,
+                        "GNU \"Bourne\" shell", null)));
+        assertThat(InspectionXml.render(new InspectionReport(List.of(os)))).isEqualTo("""
+                <?xml version="1.0"?>
+                <operatingsystems>
+                  <operatingsystem>
+                    <root>/dev/sda1</root>
+                    <name>linux</name>
+                    <arch>x86_64</arch>
+                    <distro>debian</distro>
+                    <product_name>say &quot;hi&quot; &amp; &lt;bye&gt;&#7;</product_name>
+                    <major_version>12</major_version>
+                    <minor_version>0</minor_version>
+                    <package_format>deb</package_format>
+                    <package_management>apt</package_management>
+                    <hostname>tab\there
+                line</hostname>
+                    <mountpoints>
+                      <mountpoint dev="/dev/sda1&quot;">/</mountpoint>
+                    </mountpoints>
+                    <filesystems>
+                      <filesystem dev="/dev/sda1">
+                        <type>ext4</type>
+                        <label>l&#31;bl</label>
+                        <uuid>u-1</uuid>
+                      </filesystem>
+                      <filesystem dev="/dev/sda2"/>
+                    </filesystems>
+                    <drive_mappings>
+                      <drive_mapping name="C&#1;&quot;&lt;&amp;&gt;">/dev/sda2</drive_mapping>
+                    </drive_mappings>
+                    <applications>
+                      <application>
+                        <name>bash</name>
+                        <epoch>1</epoch>
+                        <version>5.2</version>
+                        <release>15</release>
+                        <arch>amd64</arch>
+                        <url>http://x/?a=1&amp;b=2</url>
+                        <summary>GNU &quot;Bourne&quot; shell</summary>
+                      </application>
+                    </applications>
+                  </operatingsystem>
+                </operatingsystems>
+                """);
+    }
 }

@@ -208,4 +208,67 @@ class JobParserTest {
         assertThat(j.type()).isEqualTo("info");
         assertThat(j.disks()).hasSize(2);
     }
+
+    /** The schema says null is absent for every optional field: the parser takes such a job as the schema does. */
+    @Test
+    void nullOptionalFieldsAreAbsent() throws Exception {
+        String json = "{\"jobId\":\"n1\",\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\",\"format\":null,\"label\":null}],"
+                + "\"output\":null,\"options\":null,\"timeoutSeconds\":null,\"labels\":null,\"debug\":null,\"rerun\":null}";
+        assertThat(JobSchema.check(new com.fasterxml.jackson.databind.ObjectMapper().readTree(json))).isEmpty();
+        Job j = parse(json);
+        assertThat(j.output()).isNull();
+        assertThat(j.options().isEmpty()).isTrue();
+        assertThat(j.timeoutSeconds()).isEqualTo(JobParser.DEFAULT_TIMEOUT_SECONDS);
+        assertThat(j.disks().get(0).format()).isNull();
+        assertThat(j.debug()).isFalse();
+    }
+
+    /** The schema's refusals, in words that name the field and what it must be. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\",\"format\":\"qcow9\"}]|disks[0].format: unknown disk format 'qcow9' (known: [raw, qcow2,",
+        "\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}],\"output\":{\"uri\":\"/b.img\",\"format\":\"qcow9\"}|output.format: unknown disk format 'qcow9'",
+        "\"type\":\"defrag\",\"disks\":[{\"uri\":\"/a.img\"}]|unknown job type 'defrag' (known: [info, inspect,",
+        "\"type\":5,\"disks\":[{\"uri\":\"/a.img\"}]|type must be a non-empty string",
+        "\"disks\":[{\"uri\":\"/a.img\"}]|type is required",
+        "\"type\":\"inspect\",\"disks\":[{\"uri\":\"  \"}]|disks[0].uri must be a non-empty string",
+        "\"type\":\"inspect\",\"disks\":[{\"uri\":null}]|disks[0].uri is required",
+        "\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\",\"label\":\"sda-1\"}]|disks[0].label must be 1-20 ASCII letters",
+        "\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}],\"output\":{}|output.uri is required",
+        "\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}],\"output\":{\"uri\":\"/b.img\",\"mode\":1}|output: unknown field 'mode'",
+        "\"type\":\"inspect\",\"disks\":[{\"uri\":\"/a.img\"}],\"labels\":[]|labels must be an object of strings",
+    })
+    void schemaRefusalsNameTheFieldAndWhy(String fields, String reason) {
+        assertThat(rejected("{\"jobId\":\"s1\"," + fields + "}").reason()).startsWith(reason);
+    }
+
+    /** The engine checks jobs against the schema the documentation shows: the build packages config/schemas. */
+    @Test
+    void theSchemaOnTheClasspathIsConfigSchemas() throws Exception {
+        try (java.io.InputStream in = JobSchema.class.getResourceAsStream(JobSchema.RESOURCE)) {
+            assertThat(in).as(JobSchema.RESOURCE).isNotNull();
+            assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8))
+                    .isEqualTo(java.nio.file.Files.readString(java.nio.file.Path.of("../config/schemas/job.schema.json")));
+        }
+        com.fasterxml.jackson.databind.JsonNode schema = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(java.nio.file.Path.of("../config/schemas/job.schema.json").toFile());
+        assertThat(schema.at("/properties/disks/maxItems").asInt()).isEqualTo(JobParser.MAX_DISKS);
+        assertThat(schema.at("/properties/timeoutSeconds/maximum").asInt()).isEqualTo(JobParser.MAX_TIMEOUT_SECONDS);
+        assertThat(schema.at("/properties/jobId/pattern").asText()).isEqualTo("^" + JobParser.JOB_ID.pattern() + "$");
+        java.util.Set<String> types = new java.util.TreeSet<>();
+        schema.at("/properties/type/enum").forEach(t -> types.add(t.asText()));
+        assertThat(types).isEqualTo(new java.util.TreeSet<>(io.guestflow.processors.JobOperations.defaults().supported()));
+    }
+
+    /** Every example job satisfies the schema and parses (paths are only checked when a job runs). */
+    @Test
+    void everyExampleJobSatisfiesTheSchema() throws Exception {
+        try (var files = java.nio.file.Files.list(java.nio.file.Path.of("../config/examples"))) {
+            for (java.nio.file.Path f : files.filter(p -> p.toString().endsWith(".json")).sorted().toList()) {
+                byte[] raw = java.nio.file.Files.readAllBytes(f);
+                assertThat(JobSchema.check(new com.fasterxml.jackson.databind.ObjectMapper().readTree(raw))).as(f.toString()).isEmpty();
+                assertThat(parser.parse(raw).jobId()).as(f.toString()).isNotBlank();
+            }
+        }
+    }
 }
