@@ -41,9 +41,6 @@ import java.util.List;
 import java.util.Properties;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -76,11 +73,9 @@ import org.slf4j.LoggerFactory;
  * the engine) and on the raw one; a pipeline whose in-place sparsify step runs
  * on an overlay committed into a raw image; one read-only launch that checks
  * the files and swap areas of all five results; the encrypted-disk refusal
- * and the killed appliance. On a cold cache also the fixture build. The runs
- * go in two lanes side by side (copy mode, then the pipeline; in place, then
- * the encrypted disk), so at most two appliances of this class run at once;
- * the times logged are wall times of runs that share the machine
- * ({@code bench/sparsify-vs-virt} times one run alone).
+ * and the killed appliance. On a cold cache also the fixture build. The times
+ * logged are wall times of runs that share the machine with the other test
+ * JVM ({@code bench/sparsify-vs-virt} times one run alone).
  */
 @Tag("appliance")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -124,20 +119,13 @@ class SparsifyTest {
     void runBothModesOnBothFormats() throws Exception {
         fixture = SparsifyFixture.ensure();
         work = Files.createTempDirectory("sparsify-test");
-        pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(2));
-        // Two lanes side by side, as an engine runs two jobs at once: copy mode on both formats (the CLI, its own
-        // pool), then the pipeline; the in-place jobs (the engine's pool, then this class's), then the encrypted
-        // disk. An appliance keeps one core busy and waits much of its launch, so two at once take far less than
-        // two in a row. Each lane writes only its own fields, read after both joined.
-        ExecutorService lanes = Executors.newFixedThreadPool(2);
-        try {
-            Future<?> copy = lanes.submit(() -> { copyModeOnBothFormats(); pipelineInPlaceStepOnRaw(); return null; });
-            Future<?> place = lanes.submit(() -> { inPlaceOnBothFormats(); sparsifyEncryptedDisk(); return null; });
-            copy.get();
-            place.get();
-        } finally {
-            lanes.shutdownNow();
-        }
+        pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1));
+        // one after another: run side by side (measured), they slowed the other test JVM's classes by as much as
+        // they saved here
+        copyModeOnBothFormats();
+        pipelineInPlaceStepOnRaw();
+        inPlaceOnBothFormats();
+        sparsifyEncryptedDisk();
         readResults();
     }
 
@@ -151,7 +139,7 @@ class SparsifyTest {
             Path out = work.resolve("a-sparse." + format);
             long t = System.nanoTime();
             StringWriter printed = new StringWriter();
-            // through picocli's writer, not System.out: the other lane's broker prints there
+            // through picocli's writer: the report alone, whatever else writes to System.out
             int exit = GuestflowCli.commandLine().setOut(new PrintWriter(printed, true))
                     .execute("sparsify", in.toString(), out.toString());
             copyMillis.put(format, (System.nanoTime() - t) / 1_000_000);
