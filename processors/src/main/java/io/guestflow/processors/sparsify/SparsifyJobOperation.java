@@ -120,7 +120,11 @@ public final class SparsifyJobOperation implements JobOperation {
         // the executor only probes what is attached, which in copy mode is our overlay
         ImageInfo info = probe.inspect(inputPath, input.format(), false);
         if (options.inPlace()) {
-            writtenBack(inputPath);
+            try {
+                writtenBack(inputPath);
+            } catch (IOException e) {
+                LOG.debug("could not write back {} before measuring it: {}", inputPath, e.getMessage());
+            }
         }
         QemuImg.Sizes before = QemuImg.sizes(inputPath);
         SparsifyReport.Image inputImage = new SparsifyReport.Image(inputPath.toString(), info.format(), null,
@@ -263,9 +267,7 @@ public final class SparsifyJobOperation implements JobOperation {
             long start = System.nanoTime();
             QemuImg.convert(overlay, "qcow2", partial, format, options.compress(),
                     Duration.ofSeconds(Math.max(job.timeoutSeconds(), 60)));
-            try (var ch = java.nio.channels.FileChannel.open(partial, java.nio.file.StandardOpenOption.WRITE)) {
-                ch.force(true); // the rename below must not publish an image whose blocks are still in the page cache
-            }
+            writtenBack(partial); // the rename below must not publish an image whose blocks are still in the page cache
             Files.setPosixFilePermissions(partial, OutputClaim.DEFAULT_MODE); // a temp file is 0600
             OutputClaim.publish(partial, output, job.output().overwrite());
             LOG.info("sparsify {}: converted to {} ({}) in {} ms", job.jobId(), output, format,
@@ -319,17 +321,16 @@ public final class SparsifyJobOperation implements JobOperation {
     }
 
     /**
-     * In place, the allocation before is compared with the one after: a file
-     * just written (a fresh copy) gains host blocks when the host writes it
-     * back (measured: an ext4 extent block, 4 KiB, for a raw image of 53
-     * extents), which would show as growth the job never caused. fsync needs
-     * no write access.
+     * Writes {@code image}'s blocks from the page cache to the disk (fsync,
+     * which needs no write access). Before publishing a converted output; and
+     * in place before measuring the input, whose allocation is compared with
+     * the one after: a file just written (a fresh copy) gains host blocks when
+     * the host writes it back (measured: an ext4 extent block, 4 KiB, for a
+     * raw image of 53 extents), which would show as growth the job never caused.
      */
-    private static void writtenBack(Path image) {
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(image, java.nio.file.StandardOpenOption.READ)) {
+    private static void writtenBack(Path image) throws IOException {
+        try (FileChannel ch = FileChannel.open(image, StandardOpenOption.READ)) {
             ch.force(true);
-        } catch (java.io.IOException e) {
-            LOG.debug("could not write back {} before measuring it: {}", image, e.getMessage());
         }
     }
 }
