@@ -37,9 +37,9 @@ public final class JobKeys {
     private static final Set<String> INLINE_FIELDS = Set.of("key", "passphrase", "password", "luksKey", "luksKeys",
             "secret");
     private static final Set<String> ENTRY_FIELDS = Set.of("device", "file");
-    /** libguestfs device names: /dev/sda2, /dev/vda, /dev/md127, /dev/VG/LV, /dev/mapper/NAME, /dev/disk/guestfs/LABEL. */
+    /** libguestfs device names: /dev/sda2, /dev/vda, /dev/nvme0n1p3, /dev/md127, /dev/VG/LV, /dev/mapper/NAME, /dev/disk/guestfs/LABEL. */
     private static final Pattern DEVICE = Pattern.compile(
-            "/dev/(?:[a-z]+[0-9]*(?:p[0-9]+)?|[A-Za-z0-9+_.-]+/[A-Za-z0-9+_.-]+|disk/guestfs/[A-Za-z]{1,20}[0-9]*)");
+            "/dev/(?:[a-z][a-z0-9]*|[A-Za-z0-9+_.-]+/[A-Za-z0-9+_.-]+|disk/guestfs/[A-Za-z]{1,20}[0-9]*)");
     private static final Pattern UUID = Pattern.compile(
             "[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}");
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -245,9 +245,9 @@ public final class JobKeys {
         return true;
     }
 
-    /** A field name shown in a reason only when it looks like one: a name is no place for a secret, but may hold one. */
+    /** A field name is shown in a reason only when it is one of the usual names: any other name may be the key itself. */
     private static String fieldName(String n) {
-        return n.matches("[A-Za-z][A-Za-z0-9_-]{0,31}") ? "field '" + n + "'" : "a field";
+        return INLINE_FIELDS.contains(n) ? "field '" + n + "'" : "a field other than device and file";
     }
 
     private static String abbreviate(String s) {
