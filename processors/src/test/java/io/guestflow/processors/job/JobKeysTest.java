@@ -135,6 +135,13 @@ class JobKeysTest {
     }
 
     @Test
+    void theShippedExampleParses() throws Exception {
+        Job j = parser.parse(java.nio.file.Files.readAllBytes(java.nio.file.Path.of("../config/examples/inspect-luks.json")));
+        assertThat(j.keys()).containsExactly(new Job.Key("/dev/sda2", "web01/root.key"),
+                new Job.Key("all", "fleet-default.key"));
+    }
+
+    @Test
     void keysNeverPrint() {
         Job j = parse(job("inspect", ",\"keys\":[{\"device\":\"all\",\"file\":\"k\"}]"));
         assertThat(new io.guestflow.pool.LuksKey("all", SECRET).toString()).doesNotContain(SECRET);
