@@ -198,6 +198,23 @@ public record Drive(URI uri, String format, boolean readOnly, String label, Stri
     }
 
     /**
+     * The filename qemu's own tools (qemu-img) open this drive by: the local
+     * path, or the remote URI rebuilt from its parts (scheme, user name, host,
+     * port, path; the query of http(s) URLs), as qemu's nbd, curl and ssh
+     * drivers parse it. Never a password (refused at construction).
+     */
+    public String qemuFilename() {
+        if (isLocal()) {
+            return path().toString();
+        }
+        String scheme = uri.getScheme().toLowerCase(Locale.ROOT);
+        String user = uri.getRawUserInfo() == null ? null : uri.getRawUserInfo().split(":", 2)[0];
+        String query = scheme.startsWith("http") ? uri.getRawQuery() : null;
+        return scheme + "://" + (user == null ? "" : user + "@") + uri.getHost() + (uri.getPort() > 0 ? ":" + uri.getPort() : "")
+                + uri.getRawPath() + (query == null ? "" : "?" + query);
+    }
+
+    /**
      * The optional arguments of {@code add_drive_opts}. The format must be
      * known by now: qemu is never left to probe it.
      */

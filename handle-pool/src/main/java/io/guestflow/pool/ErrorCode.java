@@ -25,6 +25,10 @@ public enum ErrorCode {
      * qemu open a file that is not a regular file under the image root (data file, extent, backing file).
      */
     IMAGE_REFUSED(false),
+    /** A disk URI names a remote host that is not in the allowed list ({@code guestflow.pool.remote-hosts}). */
+    REMOTE_HOST_REFUSED(false),
+    /** An allowed remote host did not serve the disk (connection refused, no such export, timeout). */
+    REMOTE_UNREACHABLE(true),
     /** The appliance did not start. */
     LAUNCH_FAILED(true),
     /** The appliance did not start within the launch timeout and was killed. */

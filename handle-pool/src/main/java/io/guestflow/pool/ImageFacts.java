@@ -54,7 +54,7 @@ public final class ImageFacts {
 
     /** One disk's facts (sizes in bytes). */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Disk(String path, String format, long virtualSize, long allocatedSize, Long clusterSize,
+    public record Disk(String path, String format, long virtualSize, Long allocatedSize, Long clusterSize,
                        Boolean dirty, Boolean corrupt, Boolean encrypted, String compat, String backingFile,
                        List<Snapshot> snapshots, Check check, List<Backing> backingChain, String backingChainNote) {
     }
@@ -90,12 +90,7 @@ public final class ImageFacts {
         ImageProbe.Vetted v = probe.vet(path, declaredFormat, followBacking);
         JsonNode top = info(v, v.image(), v.format());
         JsonNode spec = top.path("format-specific").path("data");
-        List<Snapshot> snapshots = new ArrayList<>();
-        for (JsonNode s : top.path("snapshots")) {
-            snapshots.add(new Snapshot(s.path("id").asText(), s.path("name").asText(),
-                    Instant.ofEpochSecond(s.path("date-sec").asLong(), s.path("date-nsec").asLong()).toString(),
-                    s.path("vm-state-size").asLong()));
-        }
+        List<Snapshot> snapshots = snapshots(top);
         String backing = text(top, "backing-filename");
         List<Backing> chain = new ArrayList<>();
         for (ImageProbe.Backing b : v.chain()) {
@@ -110,6 +105,43 @@ public final class ImageFacts {
                 top.has("encrypted") ? top.get("encrypted").asBoolean() : null,
                 text(spec, "compat"), backing, snapshots, withCheck ? check(v) : null, backing == null ? null : chain,
                 backing == null ? null : v.stoppedBecause());
+    }
+
+    /**
+     * Facts of a remote drive (nbd, http(s), ssh), read over the network by
+     * qemu-img with the drive's declared format: the host and format pass the
+     * policy first ({@link ImageProbe#checkRemote}), no backing file is opened
+     * (one that the image names is reported, never followed). The allocated
+     * size is absent where the protocol cannot tell it (nbd, http).
+     */
+    public Disk of(Drive drive, boolean withCheck) {
+        JsonNode top = probe.remoteQemuInfo(drive);
+        JsonNode spec = top.path("format-specific").path("data");
+        String backing = text(top, "backing-filename");
+        Check check = null;
+        if (withCheck) {
+            Subprocess.Result r = probe.runRemote(drive, List.of(qemuImg, "check", "-U", "--output=json", "-f",
+                    drive.format(), drive.qemuFilename()));
+            check = check(r);
+        }
+        return new Disk(Drive.redact(drive.uri()), drive.format(), top.path("virtual-size").asLong(),
+                top.has("actual-size") ? top.get("actual-size").asLong() : null,
+                top.has("cluster-size") ? top.get("cluster-size").asLong() : null,
+                top.has("dirty-flag") ? top.get("dirty-flag").asBoolean() : null,
+                spec.has("corrupt") ? spec.get("corrupt").asBoolean() : null,
+                top.has("encrypted") ? top.get("encrypted").asBoolean() : null,
+                text(spec, "compat"), backing == null ? null : Secrets.redact(backing), snapshots(top), check, null,
+                backing == null ? null : "the backing file of a remote image is not followed");
+    }
+
+    private static List<Snapshot> snapshots(JsonNode top) {
+        List<Snapshot> snapshots = new ArrayList<>();
+        for (JsonNode s : top.path("snapshots")) {
+            snapshots.add(new Snapshot(s.path("id").asText(), s.path("name").asText(),
+                    Instant.ofEpochSecond(s.path("date-sec").asLong(), s.path("date-nsec").asLong()).toString(),
+                    s.path("vm-state-size").asLong()));
+        }
+        return snapshots;
     }
 
     /** {@code qemu-img info} of one vetted file, opened as {@code format}; it must name nothing unvetted. */
@@ -148,8 +180,11 @@ public final class ImageFacts {
             o.putNull("backing");
             cmd.add("json:" + o);
         }
-        Path path = v.image();
-        Subprocess.Result r = run(cmd, path);
+        return check(run(cmd, v.image()));
+    }
+
+    /** What {@code qemu-img check} said, by its exit code. */
+    private static Check check(Subprocess.Result r) {
         if (r.exitCode() == CHECK_UNSUPPORTED) {
             return new Check("unsupported", null, null, null, null);
         }
@@ -166,7 +201,7 @@ public final class ImageFacts {
             default -> "error";
         };
         return new Check(result, count(n, "corruptions"), count(n, "leaks"), count(n, "check-errors"),
-                r.exitCode() == 0 ? null : r.firstLine());
+                r.exitCode() == 0 ? null : Secrets.redact(r.firstLine()));
     }
 
     private Subprocess.Result run(List<String> cmd, Path path) {

@@ -18,8 +18,9 @@ import java.util.Set;
  * @param allowed        tokens of {@link #TOKENS}
  * @param root           where referenced files must lie; null: the directory of the image that names them
  * @param maxVirtualSize largest guest-visible size accepted, in bytes; 0: no limit
+ * @param remoteHosts    the hosts remote disks may name; empty: no remote disk
  */
-public record ImagePolicy(Set<String> allowed, Path root, long maxVirtualSize) {
+public record ImagePolicy(Set<String> allowed, Path root, long maxVirtualSize, RemoteHosts remoteHosts) {
 
     /**
      * Every token: the formats, then features that are off unless listed.
@@ -46,6 +47,12 @@ public record ImagePolicy(Set<String> allowed, Path root, long maxVirtualSize) {
             throw new IllegalArgumentException("the largest image size must be >= 0 (0: no limit)");
         }
         root = root == null ? null : root.toAbsolutePath().normalize();
+        remoteHosts = remoteHosts == null ? RemoteHosts.none() : remoteHosts;
+    }
+
+    /** No remote disks. */
+    public ImagePolicy(Set<String> allowed, Path root, long maxVirtualSize) {
+        this(allowed, root, maxVirtualSize, RemoteHosts.none());
     }
 
     public static ImagePolicy defaults() {
@@ -73,15 +80,20 @@ public record ImagePolicy(Set<String> allowed, Path root, long maxVirtualSize) {
     }
 
     public ImagePolicy withRoot(Path r) {
-        return new ImagePolicy(allowed, r, maxVirtualSize);
+        return new ImagePolicy(allowed, r, maxVirtualSize, remoteHosts);
     }
 
     public ImagePolicy withAllowed(Set<String> tokens) {
-        return new ImagePolicy(tokens, root, maxVirtualSize);
+        return new ImagePolicy(tokens, root, maxVirtualSize, remoteHosts);
     }
 
     public ImagePolicy withMaxVirtualSize(long bytes) {
-        return new ImagePolicy(allowed, root, bytes);
+        return new ImagePolicy(allowed, root, bytes, remoteHosts);
+    }
+
+    /** This policy with the remote hosts disks may name. */
+    public ImagePolicy withRemoteHosts(RemoteHosts hosts) {
+        return new ImagePolicy(allowed, root, maxVirtualSize, hosts);
     }
 
     public boolean allows(String token) {

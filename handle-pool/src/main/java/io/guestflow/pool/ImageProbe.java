@@ -93,22 +93,13 @@ public final class ImageProbe {
 
     /**
      * Validates a drive and returns it with its format resolved. Remote
-     * drives must name their format: nothing is probed over the network.
+     * drives must name their format, and their host must be allowed
+     * ({@link RemoteHosts}) before anything is opened; then qemu-img opens them
+     * once over the network ({@link #remoteInfo}).
      */
     public Drive resolve(Drive drive, boolean allowBackingFiles) {
         if (!drive.isLocal()) {
-            if (drive.format() == null) {
-                throw new GuestflowException(ErrorCode.INVALID_DRIVE,
-                        "remote drive " + Drive.redact(drive.uri()) + " must name its format (raw, qcow2, ...)");
-            }
-            if (!drive.format().equals("raw") && !policy.allows("remote-images")) {
-                // a remote qcow2 or vmdk may name /etc/shadow as backing file or extent, and qemu would open
-                // that host file; its metadata cannot be read here before qemu does
-                throw new GuestflowException(ErrorCode.IMAGE_REFUSED, "remote drive " + Drive.redact(drive.uri())
-                        + " is declared " + drive.format() + "; only raw remote drives are accepted, since the metadata of"
-                        + " a remote image can name host files and cannot be checked before qemu opens it"
-                        + " (guestflow.pool.image-formats lacks remote-images)");
-            }
+            remoteInfo(drive, allowBackingFiles);
             return drive;
         }
         ImageInfo info = inspect(drive.path(), drive.format(), allowBackingFiles, false);
@@ -126,6 +117,81 @@ public final class ImageProbe {
         }
         ImageInfo info = inspect(drive.path(), drive.format(), false, true);
         return drive.withFormat(info.format());
+    }
+
+    /**
+     * Checks a remote drive: its host against the allowed list and its
+     * declared format against the allowlist (nothing opened yet), then
+     * {@code qemu-img info} over the network with that format, which must
+     * answer within the probe's timeout (REMOTE_UNREACHABLE otherwise, a
+     * clear failure without any launch) and within the size limit. qemu-img
+     * info opens no backing file; one that the image names is refused unless
+     * backing files are allowed.
+     */
+    public ImageInfo remoteInfo(Drive drive, boolean allowBackingFiles) {
+        JsonNode n = remoteQemuInfo(drive);
+        String backing = n.hasNonNull("backing-filename") ? n.get("backing-filename").asText() : null;
+        if (backing != null && !allowBackingFiles) {
+            throw new GuestflowException(ErrorCode.BACKING_FILE_REFUSED, "remote drive " + Drive.redact(drive.uri())
+                    + " names a backing file (" + Secrets.redact(backing) + "), which qemu would open on this host"
+                    + " (guestflow.pool.allow-backing-files)");
+        }
+        long virtualSize = n.path("virtual-size").asLong();
+        if (policy.maxVirtualSize() > 0 && virtualSize > policy.maxVirtualSize()) {
+            throw new GuestflowException(ErrorCode.IMAGE_REFUSED, Drive.redact(drive.uri()) + ": virtual size "
+                    + gib(virtualSize) + " GiB exceeds the largest accepted, " + gib(policy.maxVirtualSize())
+                    + " GiB (guestflow.pool.max-image-size-gib)");
+        }
+        return new ImageInfo(drive.format(), virtualSize, n.has("actual-size") ? n.get("actual-size").asLong() : -1, backing);
+    }
+
+    /** The host and format checks of a remote drive, which open nothing. */
+    public void checkRemote(Drive drive) {
+        if (drive.format() == null) {
+            throw new GuestflowException(ErrorCode.INVALID_DRIVE,
+                    "remote drive " + Drive.redact(drive.uri()) + " must name its format (raw, qcow2, ...)");
+        }
+        policy.remoteHosts().check(drive);
+        if (!drive.format().equals("raw") && !policy.allows("remote-images")) {
+            // a remote qcow2 or vmdk may name /etc/shadow as backing file or extent, and qemu would open
+            // that host file; its metadata cannot be read here before qemu does
+            throw new GuestflowException(ErrorCode.IMAGE_REFUSED, "remote drive " + Drive.redact(drive.uri())
+                    + " is declared " + drive.format() + "; only raw remote drives are accepted, since the metadata of"
+                    + " a remote image can name host files and cannot be checked before qemu opens it"
+                    + " (guestflow.pool.image-formats lacks remote-images)");
+        }
+    }
+
+    /** {@code qemu-img info} of a remote drive that passed {@link #checkRemote}, as qemu-img prints it. */
+    JsonNode remoteQemuInfo(Drive drive) {
+        checkRemote(drive);
+        Subprocess.Result r = runRemote(drive, List.of(qemuImg, "info", "-U", "--output=json", "-f", drive.format(),
+                drive.qemuFilename()));
+        if (r.exitCode() != 0) {
+            throw new GuestflowException(ErrorCode.REMOTE_UNREACHABLE, "remote drive " + Drive.redact(drive.uri())
+                    + " cannot be opened: " + Secrets.redact(r.firstLine()));
+        }
+        try {
+            return JSON.readTree(r.stdout());
+        } catch (IOException e) {
+            throw new GuestflowException(ErrorCode.REMOTE_UNREACHABLE, "remote drive " + Drive.redact(drive.uri())
+                    + ": unreadable qemu-img output: " + e.getMessage(), e);
+        }
+    }
+
+    /** A qemu-img call on a remote drive under the probe's deadline; a server that does not answer is REMOTE_UNREACHABLE. */
+    Subprocess.Result runRemote(Drive drive, List<String> cmd) {
+        try {
+            return Subprocess.run(cmd, timeout);
+        } catch (Subprocess.TimedOut e) {
+            throw new GuestflowException(ErrorCode.REMOTE_UNREACHABLE, "remote drive " + Drive.redact(drive.uri())
+                    + " did not answer within " + timeout.toSeconds() + " s", e);
+        } catch (IOException e) {
+            throw new GuestflowException(ErrorCode.OPERATION_FAILED, "cannot run " + cmd.get(0) + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new GuestflowException(ErrorCode.POOL_CLOSED, "interrupted probing " + Drive.redact(drive.uri()), e);
+        }
     }
 
     /** Checks a local image and tells its format and sizes. */

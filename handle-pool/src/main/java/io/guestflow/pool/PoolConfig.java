@@ -113,6 +113,14 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
                     + " remote-images (nbd/http(s)/ssh disks in a format other than raw: their metadata, a backing"
                     + " file /etc/shadow, cannot be checked before qemu opens it, so without this token remote disks"
                     + " must be raw).");
+    public static final Setting<RemoteHosts> REMOTE_HOSTS = Setting.of(PREFIX + "remote-hosts",
+                    Setting.type("list of host or host:port", RemoteHosts::parse))
+            .withDefault("")
+            .withDescription("The remote hosts that disk URIs (nbd://, http(s)://, ssh://) may name, as host or"
+                    + " host:port, IPv6 addresses in brackets ([fd00::5]:10809); a URI without a port is at its"
+                    + " scheme's default port. Names are compared in lower case without a trailing dot, and never"
+                    + " looked up (localhost and 127.0.0.1 are different entries). A job naming any other host is"
+                    + " REJECTED (REMOTE_HOST_REFUSED) before anything opens it. Empty: no remote disks.");
     public static final Setting<Long> MAX_IMAGE_SIZE_GIB = Setting.of(PREFIX + "max-image-size-gib", Setting.LONG)
             .withDefault("16384").must(v -> v >= 0 && v <= (Long.MAX_VALUE >> 30), ">= 0")
             .withDescription("Largest virtual size accepted, in GiB (sparse giants are refused). 0: no limit.");
@@ -130,7 +138,8 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
     /** The pool's settings, as documented. */
     public static final SettingGroup SETTINGS = new SettingGroup("handle pool (libguestfs appliances)", "",
             List.of(MAX_APPLIANCES, MEMSIZE_MB, SMP, ACCELERATION, LAUNCH_TIMEOUT, LEASE_TIMEOUT, SHUTDOWN_GRACE,
-                    CACHE_DIR, APPLIANCE, TMP_DIR, ALLOW_BACKING_FILES, IMAGE_FORMATS, MAX_IMAGE_SIZE_GIB, VERBOSE, TRACE));
+                    CACHE_DIR, APPLIANCE, TMP_DIR, ALLOW_BACKING_FILES, IMAGE_FORMATS, REMOTE_HOSTS,
+                    MAX_IMAGE_SIZE_GIB, VERBOSE, TRACE));
 
     private static final Catalog CATALOG = new Catalog(List.of(), List.of(SETTINGS), List.of());
 
@@ -144,7 +153,7 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
         return new PoolConfig(c.get(MAX_APPLIANCES), c.get(MEMSIZE_MB), c.get(SMP), c.get(ACCELERATION),
                 c.get(LAUNCH_TIMEOUT), c.get(LEASE_TIMEOUT), c.get(SHUTDOWN_GRACE), c.get(CACHE_DIR), c.get(APPLIANCE), c.get(TMP_DIR),
                 c.get(ALLOW_BACKING_FILES), c.get(VERBOSE), c.get(TRACE),
-                new ImagePolicy(c.get(IMAGE_FORMATS), null, c.get(MAX_IMAGE_SIZE_GIB) << 30));
+                new ImagePolicy(c.get(IMAGE_FORMATS), null, c.get(MAX_IMAGE_SIZE_GIB) << 30, c.get(REMOTE_HOSTS)));
     }
 
     /**

@@ -179,12 +179,47 @@ class ImageProbePolicyTest {
     @Test
     void remoteDrivesMustBeRawUnlessTheOperatorSaysOtherwise() {
         Drive remote = Drive.of("https://cdn.example/web01.qcow2?sig=abc").withFormat("qcow2");
-        GuestflowException e = catchThrowableOfType(GuestflowException.class, () -> probe.resolve(remote, false));
+        ImageProbe allowing = new ImageProbe(probe.policy().withRemoteHosts(RemoteHosts.parse("cdn.example")));
+        GuestflowException e = catchThrowableOfType(GuestflowException.class, () -> allowing.resolve(remote, false));
         assertThat(e.code()).isEqualTo(ErrorCode.IMAGE_REFUSED);
         assertThat(e.getMessage()).contains("only raw remote drives").contains("remote-images").doesNotContain("sig=abc");
-        assertThat(probe.resolve(remote.withFormat("raw"), false).format()).isEqualTo("raw");
-        ImageProbe lax = new ImageProbe(probe.policy().withAllowed(Set.of("raw", "qcow2", "remote-images")));
-        assertThat(lax.resolve(remote, false).format()).isEqualTo("qcow2");
+        // checkRemote is what resolve does before it opens anything over the network
+        allowing.checkRemote(remote.withFormat("raw"));
+        ImageProbe lax = new ImageProbe(allowing.policy().withAllowed(Set.of("raw", "qcow2", "remote-images")));
+        lax.checkRemote(remote);
+    }
+
+    /** No remote host is allowed by default; a host not listed is refused before anything opens it, secrets masked. */
+    @Test
+    void remoteHostsMustBeListed() {
+        Drive remote = Drive.of("https://evil.example:8443/d.img?X-Amz-Signature=s3cr3t").withFormat("raw");
+        GuestflowException e = catchThrowableOfType(GuestflowException.class, () -> probe.resolve(remote, false));
+        assertThat(e.code()).isEqualTo(ErrorCode.REMOTE_HOST_REFUSED);
+        assertThat(e.code().retryable()).isFalse();
+        assertThat(e.getMessage()).contains("names host evil.example:8443").contains("guestflow.pool.remote-hosts: empty")
+                .doesNotContain("s3cr3t");
+        ImageProbe other = new ImageProbe(probe.policy().withRemoteHosts(RemoteHosts.parse("cdn.example, [fd00::5]:10809")));
+        e = catchThrowableOfType(GuestflowException.class, () -> other.resolve(remote, false));
+        assertThat(e.getMessage()).contains("remote-hosts: cdn.example,[fd00:0:0:0:0:0:0:5]:10809)");
+        other.checkRemote(Drive.of("https://CDN.example./d.img").withFormat("raw"));
+        other.checkRemote(Drive.of("nbd://[FD00:0::5]/export").withFormat("raw"));
+    }
+
+    /** An allowed host that refuses connections: a clear, retryable failure within the probe, no launch. */
+    @Test
+    void anAllowedHostThatDoesNotServeIsUnreachable() throws Exception {
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort(); // closed again: nothing listens there now
+        }
+        ImageProbe allowing = new ImageProbe(probe.policy().withRemoteHosts(RemoteHosts.parse("127.0.0.1")));
+        Drive remote = Drive.of("nbd://127.0.0.1:" + port + "/export").withFormat("raw");
+        long t0 = System.nanoTime();
+        GuestflowException e = catchThrowableOfType(GuestflowException.class, () -> allowing.resolve(remote, false));
+        assertThat(e.code()).isEqualTo(ErrorCode.REMOTE_UNREACHABLE);
+        assertThat(e.code().retryable()).isTrue();
+        assertThat(e.getMessage()).contains("nbd://127.0.0.1:" + port + "/export cannot be opened").contains("refused");
+        assertThat((System.nanoTime() - t0) / 1_000_000_000).isLessThan(30);
     }
 
     @Test

@@ -24,10 +24,10 @@ public final class ExitCodes {
     public static int of(ErrorCode code) {
         return switch (code) {
             case INVALID_DRIVE, DISK_NOT_FOUND, DISK_UNREADABLE, DISK_EMPTY, DISK_CORRUPT, FORMAT_MISMATCH,
-                 BACKING_FILE_REFUSED, IMAGE_REFUSED -> BAD_INPUT;
+                 BACKING_FILE_REFUSED, IMAGE_REFUSED, REMOTE_HOST_REFUSED -> BAD_INPUT;
             case TIMEOUT -> TIMEOUT;
             case LAUNCH_FAILED, LAUNCH_TIMEOUT, POOL_EXHAUSTED, POOL_CLOSED -> APPLIANCE;
-            case APPLIANCE_CRASHED, OPERATION_FAILED -> FAILED;
+            case APPLIANCE_CRASHED, OPERATION_FAILED, REMOTE_UNREACHABLE -> FAILED;
         };
     }
 }

@@ -33,7 +33,7 @@ public final class JobRunner {
     /** Disk problems found before launch: the job's input is bad, so it is REJECTED. */
     private static final Set<ErrorCode> BAD_INPUT = Set.of(ErrorCode.INVALID_DRIVE, ErrorCode.DISK_NOT_FOUND,
             ErrorCode.DISK_UNREADABLE, ErrorCode.DISK_EMPTY, ErrorCode.DISK_CORRUPT, ErrorCode.FORMAT_MISMATCH,
-            ErrorCode.BACKING_FILE_REFUSED, ErrorCode.IMAGE_REFUSED);
+            ErrorCode.BACKING_FILE_REFUSED, ErrorCode.IMAGE_REFUSED, ErrorCode.REMOTE_HOST_REFUSED);
 
     private final EngineConfig config;
     private final HandlePool pool;

@@ -74,6 +74,8 @@ class HostileInputTest {
         // chains are followed (and must stay under the root) rather than refused at their first link
         props.put("guestflow.pool.allow-backing-files", "true");
         props.put("guestflow.pool.max-image-size-gib", "1024");
+        // the hosts of the remote cases below: what they test comes after the host check (format, writes)
+        props.put("guestflow.pool.remote-hosts", "cdn.example,storage.example:10809");
         // a hypervisor that cannot start in time: anything that got through would fail its launch within a second
         props.put("guestflow.pool.acceleration", "tcg");
         props.put("guestflow.pool.launch-timeout-seconds", "1");
@@ -205,8 +207,17 @@ class HostileInputTest {
                 job("@ID@", "sysprep", d, "\"options\":{\"operations\":\"script\",\"scripts\":[\"cat /etc/shadow\"]}"));
         r.accept(new String[] {"bad hostname", "not a valid host name"}, job("@ID@", "sysprep", d, "\"options\":{\"hostname\":\"a;rm -rf /\"}"));
         r.accept(new String[] {"timezone traversal", "option 'timezone'"}, job("@ID@", "sysprep", d, "\"options\":{\"timezone\":\"../../etc/shadow\"}"));
-        r.accept(new String[] {"sysprep of a remote disk", "must be local image files"},
+        r.accept(new String[] {"sysprep of a remote disk", "never written in place"},
                 job("@ID@", "sysprep", "{\"uri\":\"https://cdn.example/d.img?token=" + TOKEN + "\",\"format\":\"raw\"}", ""));
+        r.accept(new String[] {"in-place sparsify of a remote disk", "never written in place"}, job("@ID@", "sparsify",
+                "{\"uri\":\"nbd://storage.example/web02\",\"format\":\"raw\"}", "\"options\":{\"inPlace\":true}"));
+        r.accept(new String[] {"a pipeline that seals a remote disk", "never written in place"}, job("@ID@", "pipeline",
+                "{\"uri\":\"nbd://storage.example/web02\",\"format\":\"raw\"}",
+                "\"options\":{\"steps\":[{\"type\":\"inspect\"},{\"type\":\"sysprep\"}]}"));
+        r.accept(new String[] {"disk on a host not allowed", "guestflow.pool.remote-hosts", "REMOTE_HOST_REFUSED"},
+                job("@ID@", "inspect", "{\"uri\":\"https://evil.example/d.img?token=" + TOKEN + "\",\"format\":\"raw\"}", ""));
+        r.accept(new String[] {"allowed host on another port", "names host STORAGE.example.:10810", "REMOTE_HOST_REFUSED"},
+                job("@ID@", "info", "{\"uri\":\"nbd://STORAGE.example.:10810/web02\",\"format\":\"raw\"}", ""));
         r.accept(new String[] {"resize without output", "needs an output"}, job("@ID@", "resize", d, "\"options\":{\"size\":\"+1G\"}"));
         r.accept(new String[] {"resize onto its input", "must not be the input"},
                 job("@ID@", "resize", d, "\"output\":{\"uri\":\"" + ok.toUri() + "\"},\"options\":{\"size\":\"+1G\"}"));

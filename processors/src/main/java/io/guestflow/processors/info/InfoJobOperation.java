@@ -23,7 +23,9 @@ import java.util.List;
  * thousands of images. Option: {@code check} (boolean, default true).
  * Every file qemu-img opens has passed the pool's image policy first
  * ({@link ImageFacts}); what the policy refuses of the image itself rejects
- * the job, a backing chain is followed as far as the policy allows.
+ * the job, a backing chain is followed as far as the policy allows. Remote
+ * disks (an allowed host, a declared format) are read over the network by
+ * qemu-img; their backing files are named, never followed.
  */
 public final class InfoJobOperation implements JobOperation {
     /** No single qemu-img call of an info job takes longer than this (or the job's own timeout). */
@@ -63,10 +65,6 @@ public final class InfoJobOperation implements JobOperation {
     public void validate(Job job) {
         check(job);
         for (Job.Disk d : job.disks()) {
-            if (!Drive.of(d.uri()).isLocal()) {
-                throw new JobRejectedException(job.jobId(), "info reads local images only; "
-                        + Drive.redact(d.uri()) + " is remote");
-            }
             if (d.label() != null) {
                 throw new JobRejectedException(job.jobId(), "info attaches nothing: disk labels do not apply");
             }
@@ -107,7 +105,9 @@ public final class InfoJobOperation implements JobOperation {
         List<ImageFacts.Disk> disks = new ArrayList<>();
         for (Job.Disk d : job.disks()) {
             Drive drive = new Drive(Drive.parseUri(d.uri()), d.format(), true, null);
-            ImageFacts.Disk disk = facts.of(drive.path(), drive.format(), pool.config().allowBackingFiles(), withCheck);
+            ImageFacts.Disk disk = drive.isLocal()
+                    ? facts.of(drive.path(), drive.format(), pool.config().allowBackingFiles(), withCheck)
+                    : facts.of(drive, withCheck);
             disks.add(disk);
             if (Thread.currentThread().isInterrupted()) {
                 throw new GuestflowException(ErrorCode.POOL_CLOSED, "info job " + job.jobId() + " interrupted");

@@ -67,6 +67,17 @@ public interface JobOperation {
     }
 
     /**
+     * Whether a job of this type changes its own disks in place (sysprep, in-place
+     * sparsify), decided from its options alone: remote disks are then refused
+     * unless {@code guestflow.pool.remote-writes} allows it. The default follows
+     * {@link #diskAccess}.
+     */
+    default boolean writesDisksInPlace(Job job) {
+        DiskAccess a = diskAccess(job);
+        return a == DiskAccess.WRITE_IN_PLACE || a == DiskAccess.TRIM_IN_PLACE;
+    }
+
+    /**
      * The host paths {@code job}'s options name, besides its disks and output
      * (a sparsify {@code tmpDir}), for the {@link PathPolicy}. The default: none.
      */

@@ -63,6 +63,12 @@ public final class PipelineJobOperation implements JobOperation {
         return out;
     }
 
+    /** Only the first launch works on the job's disks; later ones work on the newest output. */
+    @Override
+    public boolean writesDisksInPlace(Job job) {
+        return plan(job).launches().get(0).mode() == LaunchPlan.Mode.IN_PLACE;
+    }
+
     /** The launch plan of a valid job, without running it. */
     public LaunchPlan plan(Job job) {
         return PipelineSpec.of(job, registry, "plan").plan();

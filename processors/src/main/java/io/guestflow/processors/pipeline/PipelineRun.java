@@ -212,12 +212,7 @@ final class PipelineRun {
                 case IN_PLACE -> {
                     Step writer = steps.stream().filter(s -> s.access() != DiskAccess.READ).findFirst().orElseThrow();
                     current = writer;
-                    for (Drive d : disks) {
-                        if (!d.isLocal()) {
-                            throw new JobRejectedException(job.jobId(), writer.name() + ": it changes the disks in place,"
-                                    + " so they must be local image files; " + d + " is remote (read-only here)");
-                        }
-                    }
+                    // remote disks never get here: JobExecutor.checkRemoteWrites refused the job
                     DiskOverlays.requireWritable(job.jobId(), disks, writer.name() + " changes it in place");
                     boolean trims = steps.stream().anyMatch(s -> s.access() == DiskAccess.TRIM_IN_PLACE);
                     overlays = new DiskOverlays(disks, trims);

@@ -114,7 +114,9 @@ public final class SparsifyJobOperation implements JobOperation {
         SparsifyOptions options = SparsifyOptions.of(job);
         Drive input = disks.get(0);
         if (!input.isLocal()) {
-            throw new JobRejectedException(job.jobId(), "sparsify works on local images only (got " + input + ")");
+            // in place: JobExecutor.checkRemoteWrites refused it already; copy mode builds its overlay over a local file
+            throw new JobRejectedException(job.jobId(), "sparsify copies from local images only: copy mode over a remote"
+                    + " disk is not supported (got " + input + ")");
         }
         Path inputPath = input.path();
         // the executor only probes what is attached, which in copy mode is our overlay

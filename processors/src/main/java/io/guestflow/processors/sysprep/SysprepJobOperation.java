@@ -47,13 +47,7 @@ public final class SysprepJobOperation implements JobOperation {
         if (job.output() != null) {
             throw new JobRejectedException(job.jobId(), "sysprep changes the disks in place; it takes no output");
         }
-        for (Job.Disk d : job.disks()) {
-            Drive drive = Drive.of(d.uri());
-            if (!drive.isLocal()) {
-                throw new JobRejectedException(job.jobId(), "sysprep writes the disks in place, so they must be local "
-                        + "image files; " + Drive.redact(d.uri()) + " is remote (read-only here)");
-            }
-        }
+        // remote disks: JobExecutor.checkRemoteWrites refuses them unless this is a dry run
     }
 
     @Override

@@ -191,9 +191,12 @@ class JobParserTest {
     }
 
     @Test
-    void infoTakesLocalDisksOnlyAndNoOutput() {
-        assertThat(rejected("{\"jobId\":\"i1\",\"type\":\"info\",\"disks\":[{\"uri\":\"nbd://h/x\",\"format\":\"raw\"}]}")
-                .reason()).contains("local images only");
+    void infoTakesRemoteDisksButNoOutput() throws Exception {
+        // remote disks are the image probe's to check (allowed hosts), at run time
+        assertThat(parse("{\"jobId\":\"i1\",\"type\":\"info\",\"disks\":[{\"uri\":\"nbd://h/x\",\"format\":\"raw\"}]}")
+                .disks()).hasSize(1);
+        assertThat(parser.parse(java.nio.file.Files.readAllBytes(java.nio.file.Path.of("../config/examples/info-remote.json")))
+                .disks()).hasSize(2);
         assertThat(rejected("{\"jobId\":\"i1\",\"type\":\"info\",\"disks\":[{\"uri\":\"/a.img\"}],"
                 + "\"output\":{\"uri\":\"/b.img\"}}").reason()).contains("no output");
         assertThat(rejected("{\"jobId\":\"i1\",\"type\":\"info\",\"disks\":[{\"uri\":\"/a.img\"}],"

@@ -1,0 +1,65 @@
+package io.guestflow.pool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.URI;
+import org.junit.jupiter.api.Test;
+
+class RemoteHostsTest {
+
+    @Test
+    void emptyAllowsNothing() {
+        RemoteHosts none = RemoteHosts.parse("");
+        assertThat(none.isEmpty()).isTrue();
+        assertThat(none.allows(URI.create("nbd://localhost/x"))).isFalse();
+    }
+
+    @Test
+    void namesAreComparedNormalised() {
+        RemoteHosts h = RemoteHosts.parse(" Storage.Example. , cdn.example:8443,[FD00::5]:10809 ");
+        assertThat(h.toString()).isEqualTo("storage.example,cdn.example:8443,[fd00:0:0:0:0:0:0:5]:10809");
+        assertThat(h.allows(URI.create("nbd://STORAGE.example./web"))).isTrue();
+        assertThat(h.allows(URI.create("ssh://root@storage.example:2222/vm.img"))).isTrue(); // any port
+        assertThat(h.allows(URI.create("https://cdn.example:8443/a.img"))).isTrue();
+        assertThat(h.allows(URI.create("https://cdn.example/a.img"))).isFalse(); // 443
+        assertThat(h.allows(URI.create("nbd://[fd00:0:0::5]/x"))).isTrue(); // default nbd port 10809
+        assertThat(h.allows(URI.create("nbd://[fd00::5]:10810/x"))).isFalse();
+        assertThat(h.allows(URI.create("nbd://storage.example.evil/x"))).isFalse();
+        assertThat(h.allows(URI.create("nbd://evil-storage.example/x"))).isFalse();
+    }
+
+    @Test
+    void noLookups() {
+        // localhost and 127.0.0.1 are different names: nothing is resolved
+        RemoteHosts h = RemoteHosts.parse("127.0.0.1");
+        assertThat(h.allows(URI.create("nbd://localhost/x"))).isFalse();
+        assertThat(h.allows(URI.create("nbd://127.0.0.1/x"))).isTrue();
+    }
+
+    @Test
+    void badEntriesAreRefusedWithTheEntry() {
+        assertThatThrownBy(() -> RemoteHosts.parse("fd00::5")).hasMessageContaining("brackets");
+        assertThatThrownBy(() -> RemoteHosts.parse("h:0")).hasMessageContaining("'h:0': the port must be 1-65535");
+        assertThatThrownBy(() -> RemoteHosts.parse("h:x")).hasMessageContaining("port");
+        assertThatThrownBy(() -> RemoteHosts.parse("[fd00::5")).hasMessageContaining("closing bracket");
+        assertThatThrownBy(() -> RemoteHosts.parse("user@h")).hasMessageContaining("not a host name");
+        assertThatThrownBy(() -> RemoteHosts.parse("h/x")).hasMessageContaining("not a host name");
+    }
+
+    @Test
+    void theSettingParsesAndDefaultsToNone() {
+        assertThat(PoolConfig.defaults().images().remoteHosts().isEmpty()).isTrue();
+        PoolConfig c = PoolConfig.fromProperties(java.util.Map.of("guestflow.pool.remote-hosts", "a.example"), java.util.Map.of());
+        assertThat(c.images().remoteHosts().allows(URI.create("http://a.example/x"))).isTrue();
+        assertThatThrownBy(() -> PoolConfig.fromProperties(java.util.Map.of("guestflow.pool.remote-hosts", "a:99999"),
+                java.util.Map.of())).hasMessageContaining("guestflow.pool.remote-hosts");
+    }
+
+    @Test
+    void theQemuFilenameIsRebuiltFromTheUri() {
+        assertThat(Drive.of("nbd://h:10809/export").qemuFilename()).isEqualTo("nbd://h:10809/export");
+        assertThat(Drive.of("https://u@h/a.img?sig=1#frag").qemuFilename()).isEqualTo("https://u@h/a.img?sig=1");
+        assertThat(Drive.of("ssh://root@h:2222/vm.img").qemuFilename()).isEqualTo("ssh://root@h:2222/vm.img");
+    }
+}
