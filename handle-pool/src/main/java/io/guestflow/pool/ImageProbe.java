@@ -109,7 +109,10 @@ public final class ImageProbe {
     /**
      * A drive this process created itself (an overlay over an input it probed
      * already, a new output): its own format and location are trusted, the
-     * file it is backed by must pass the policy and name nothing further.
+     * file it is backed by must pass the policy and name nothing further. The
+     * backing file may be a remote disk's URL (an overlay over a remote disk):
+     * then it passes {@link #checkRemote}, the same check as a remote disk of
+     * a job.
      */
     public Drive resolveOwned(Drive drive) {
         if (!drive.isLocal()) {
@@ -341,6 +344,8 @@ public final class ImageProbe {
         /** The backing files followed, nearest first. */
         final List<Backing> chain = new ArrayList<>();
         String topBacking;
+        /** Our own overlay's backing file when it is a remote disk (checked by {@link #checkRemote}), else null. */
+        String remoteBacking;
         Path topDataFile;
         String stoppedBecause;
 
@@ -446,6 +451,9 @@ public final class ImageProbe {
                 throw new GuestflowException(ErrorCode.IMAGE_REFUSED, owner + " names its backing file " + ref.name()
                         + " without recording its format; qemu would guess it (recreate the overlay with -F FORMAT)");
             }
+            if (ownOverlay && remoteBacking(ref)) {
+                return;
+            }
             if (depth + 1 >= MAX_CHAIN) {
                 throw new GuestflowException(ErrorCode.IMAGE_REFUSED, shown + ": backing chain deeper than " + MAX_CHAIN
                         + " images (at " + owner + ")");
@@ -471,6 +479,30 @@ public final class ImageProbe {
                         + bh.refs().get(0).name() + "); refused under a working overlay");
             }
             refs(target, target, bh, depth + 1);
+        }
+
+        /**
+         * Whether our own overlay's backing file is a remote disk's URL (an
+         * in-place job on a remote disk, a copy from one): it must pass the one
+         * remote check ({@link #checkRemote}: allowed host, format) with the
+         * format the overlay records; qemu opens it over the network, and
+         * nothing below it is followed here. False for any other name, which
+         * the file rules judge.
+         */
+        private boolean remoteBacking(ImageHeaders.Ref ref) {
+            Drive remote;
+            try {
+                remote = PROTOCOL.matcher(ref.name()).lookingAt() && !ref.name().startsWith("json:")
+                        ? Drive.of(ref.name()) : null;
+            } catch (RuntimeException e) {
+                return false;
+            }
+            if (remote == null || remote.isLocal()) {
+                return false;
+            }
+            checkRemote(remote.withFormat(ref.format()));
+            remoteBacking = ref.name();
+            return true;
         }
 
         /** Where a name in {@code owner}'s metadata leads: a regular file under the root, or a refusal naming it. */
@@ -634,8 +666,11 @@ public final class ImageProbe {
      * with the format given, and every file it lists must be one the walk vetted.
      */
     private JsonNode qemuChain(Walk walk) {
-        Subprocess.Result r = run(List.of(qemuImg, "info", "-U", "--output=json", "--backing-chain", "-f", walk.format,
-                walk.real.toString()));
+        // an overlay over a remote disk: its own file only (qemu-img info opens no backing file without --backing-chain)
+        Subprocess.Result r = run(walk.remoteBacking != null
+                ? List.of(qemuImg, "info", "-U", "--output=json", "-f", walk.format, walk.real.toString())
+                : List.of(qemuImg, "info", "-U", "--output=json", "--backing-chain", "-f", walk.format,
+                        walk.real.toString()));
         if (r.exitCode() != 0) {
             throw new GuestflowException(ErrorCode.DISK_CORRUPT, walk.shown + ": qemu-img cannot open it: " + firstLine(r.stderr()));
         }

@@ -121,6 +121,14 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
                     + " scheme's default port. Names are compared in lower case without a trailing dot, and never"
                     + " looked up (localhost and 127.0.0.1 are different entries). A job naming any other host is"
                     + " REJECTED (REMOTE_HOST_REFUSED) before anything opens it. Empty: no remote disks.");
+    public static final Setting<Boolean> REMOTE_WRITES = Setting.of(PREFIX + "remote-writes", Setting.BOOLEAN)
+            .withDefault("false")
+            .withDescription("Whether jobs may change remote disks in place (sysprep, in-place sparsify, pipeline steps"
+                    + " that write) on the hosts of remote-hosts. The work runs on a local qcow2 overlay backed by the"
+                    + " remote disk and is committed to the server (qemu-img commit) only when all of it succeeded; a"
+                    + " failed or killed job leaves the remote disk as it was. nbd:// and ssh:// disks only: http(s)"
+                    + " disks stay read-only (qemu's curl driver cannot write). false: such jobs are REJECTED before"
+                    + " anything opens the disk.");
     public static final Setting<Long> MAX_IMAGE_SIZE_GIB = Setting.of(PREFIX + "max-image-size-gib", Setting.LONG)
             .withDefault("16384").must(v -> v >= 0 && v <= (Long.MAX_VALUE >> 30), ">= 0")
             .withDescription("Largest virtual size accepted, in GiB (sparse giants are refused). 0: no limit.");
@@ -138,7 +146,7 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
     /** The pool's settings, as documented. */
     public static final SettingGroup SETTINGS = new SettingGroup("handle pool (libguestfs appliances)", "",
             List.of(MAX_APPLIANCES, MEMSIZE_MB, SMP, ACCELERATION, LAUNCH_TIMEOUT, LEASE_TIMEOUT, SHUTDOWN_GRACE,
-                    CACHE_DIR, APPLIANCE, TMP_DIR, ALLOW_BACKING_FILES, IMAGE_FORMATS, REMOTE_HOSTS,
+                    CACHE_DIR, APPLIANCE, TMP_DIR, ALLOW_BACKING_FILES, IMAGE_FORMATS, REMOTE_HOSTS, REMOTE_WRITES,
                     MAX_IMAGE_SIZE_GIB, VERBOSE, TRACE));
 
     private static final Catalog CATALOG = new Catalog(List.of(), List.of(SETTINGS), List.of());
@@ -153,7 +161,9 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
         return new PoolConfig(c.get(MAX_APPLIANCES), c.get(MEMSIZE_MB), c.get(SMP), c.get(ACCELERATION),
                 c.get(LAUNCH_TIMEOUT), c.get(LEASE_TIMEOUT), c.get(SHUTDOWN_GRACE), c.get(CACHE_DIR), c.get(APPLIANCE), c.get(TMP_DIR),
                 c.get(ALLOW_BACKING_FILES), c.get(VERBOSE), c.get(TRACE),
-                new ImagePolicy(c.get(IMAGE_FORMATS), null, c.get(MAX_IMAGE_SIZE_GIB) << 30, c.get(REMOTE_HOSTS)));
+                new ImagePolicy(c.get(IMAGE_FORMATS), null, c.get(MAX_IMAGE_SIZE_GIB) << 30,
+                        java.util.Objects.requireNonNullElse(c.get(REMOTE_HOSTS), RemoteHosts.none())
+                                .withWrites(c.get(REMOTE_WRITES))));
     }
 
     /**

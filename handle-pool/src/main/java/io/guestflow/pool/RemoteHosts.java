@@ -18,8 +18,11 @@ import java.util.stream.Collectors;
  * canonical form (no DNS lookup is ever made: {@code localhost} and
  * {@code 127.0.0.1} are different entries). A URI without a port is taken at
  * its scheme's default port (nbd 10809, http 80, https 443, ssh 22).
+ *
+ * @param writes whether jobs may change disks on these hosts in place
+ *               ({@code guestflow.pool.remote-writes}); see {@link #refusesWrites}
  */
-public record RemoteHosts(List<Entry> entries) {
+public record RemoteHosts(List<Entry> entries, boolean writes) {
 
     /** @param port -1: any port */
     public record Entry(String host, int port) {
@@ -30,6 +33,9 @@ public record RemoteHosts(List<Entry> entries) {
         }
     }
 
+    /** The schemes whose qemu block driver can write: nbd and ssh (qemu's curl driver, http(s), is read-only). */
+    private static final java.util.Set<String> WRITABLE_SCHEMES = java.util.Set.of("nbd", "ssh");
+
     private static final Map<String, Integer> DEFAULT_PORTS = Map.of("nbd", 10809, "http", 80, "https", 443, "ssh", 22);
 
     public RemoteHosts {
@@ -37,7 +43,7 @@ public record RemoteHosts(List<Entry> entries) {
     }
 
     public static RemoteHosts none() {
-        return new RemoteHosts(List.of());
+        return new RemoteHosts(List.of(), false);
     }
 
     /** A comma-separated list as the configuration writes it; throws IllegalArgumentException naming a bad entry. */
@@ -49,7 +55,7 @@ public record RemoteHosts(List<Entry> entries) {
                 out.add(entry(s));
             }
         }
-        return new RemoteHosts(out);
+        return new RemoteHosts(out, false);
     }
 
     private static Entry entry(String s) {
@@ -116,6 +122,32 @@ public record RemoteHosts(List<Entry> entries) {
             }
         }
         return h;
+    }
+
+    /** These hosts, with in-place writes allowed or not. */
+    public RemoteHosts withWrites(boolean allowed) {
+        return new RemoteHosts(entries, allowed);
+    }
+
+    /**
+     * Why a job may not change the remote {@code drive} in place, or null when
+     * it may: writes must be allowed ({@code guestflow.pool.remote-writes}) and
+     * the protocol able to write (nbd, ssh). Opens nothing; whether the host
+     * is allowed at all is {@link #check}'s to say, as for any remote disk.
+     */
+    public String refusesWrites(Drive drive) {
+        if (drive.isLocal()) {
+            return null;
+        }
+        String scheme = String.valueOf(drive.uri().getScheme()).toLowerCase(Locale.ROOT);
+        if (!writes) {
+            return "remote disks are not written in place unless guestflow.pool.remote-writes=true (now false)";
+        }
+        if (!WRITABLE_SCHEMES.contains(scheme)) {
+            return scheme + " disks are read-only: qemu's curl driver cannot write, so only nbd:// and ssh:// disks"
+                    + " are written in place (guestflow.pool.remote-writes)";
+        }
+        return null;
     }
 
     public boolean isEmpty() {

@@ -205,6 +205,29 @@ class ImageProbePolicyTest {
         other.checkRemote(Drive.of("nbd://[FD00:0::5]/export").withFormat("raw"));
     }
 
+    /**
+     * Our own overlay over a remote disk (an in-place job on it, a copy from
+     * it): its backing URL passes the same remote check as a job's disk, and
+     * nothing opens it (created with -u: no server exists here).
+     */
+    @Test
+    void anOverlayOverARemoteDiskPassesTheRemoteCheck(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path ov = dir.resolve("overlay0.qcow2");
+        QemuImgRun.qemuImg("create", "-q", "-f", "qcow2", "-u", "-F", "raw", "-b", "nbd://storage.example:10809/web",
+                ov.toString(), "16M");
+        Drive overlay = new Drive(ov.toUri(), "qcow2", false, null);
+        ImageProbe allowing = new ImageProbe(probe.policy().withRemoteHosts(RemoteHosts.parse("storage.example")));
+        assertThat(allowing.resolveOwned(overlay).format()).isEqualTo("qcow2");
+        GuestflowException e = catchThrowableOfType(GuestflowException.class, () -> probe.resolveOwned(overlay));
+        assertThat(e.code()).isEqualTo(ErrorCode.REMOTE_HOST_REFUSED);
+        assertThat(e.getMessage()).contains("names host storage.example:10809");
+        // only our own overlay: a job's image naming a URL as its backing file stays refused
+        ImageProbe lax = new ImageProbe(allowing.policy().withAllowed(Set.of("raw", "qcow2")));
+        e = catchThrowableOfType(GuestflowException.class, () -> lax.resolve(overlay, true));
+        assertThat(e.code()).isEqualTo(ErrorCode.IMAGE_REFUSED);
+        assertThat(e.getMessage()).contains("not a plain file path");
+    }
+
     /** An allowed host that refuses connections: a clear, retryable failure within the probe, no launch. */
     @Test
     void anAllowedHostThatDoesNotServeIsUnreachable() throws Exception {

@@ -62,4 +62,30 @@ class RemoteHostsTest {
         assertThat(Drive.of("https://u@h/a.img?sig=1#frag").qemuFilename()).isEqualTo("https://u@h/a.img?sig=1");
         assertThat(Drive.of("ssh://root@h:2222/vm.img").qemuFilename()).isEqualTo("ssh://root@h:2222/vm.img");
     }
+
+    @Test
+    void remoteWritesAreOffByDefaultAndNameTheSetting() {
+        PoolConfig off = PoolConfig.defaults();
+        assertThat(off.images().remoteHosts().writes()).isFalse();
+        Drive nbd = Drive.of("nbd://a.example/web").withFormat("raw");
+        assertThat(off.images().remoteHosts().refusesWrites(nbd)).contains("guestflow.pool.remote-writes=true");
+        assertThat(off.images().remoteHosts().refusesWrites(Drive.of("/images/a.img"))).isNull();
+        assertThatThrownBy(() -> PoolConfig.fromProperties(java.util.Map.of("guestflow.pool.remote-writes", "yes please"),
+                java.util.Map.of())).hasMessageContaining("guestflow.pool.remote-writes");
+    }
+
+    @Test
+    void remoteWritesAllowNbdAndSshButNeverHttp() {
+        PoolConfig on = PoolConfig.fromProperties(java.util.Map.of("guestflow.pool.remote-hosts", "a.example",
+                "guestflow.pool.remote-writes", "true"), java.util.Map.of());
+        RemoteHosts h = on.images().remoteHosts();
+        assertThat(h.writes()).isTrue();
+        assertThat(h.refusesWrites(Drive.of("nbd://a.example/web"))).isNull();
+        assertThat(h.refusesWrites(Drive.of("ssh://root@a.example/vm.img"))).isNull();
+        assertThat(h.refusesWrites(Drive.of("https://a.example/d.img?sig=s3cr3t"))).contains("https disks are read-only")
+                .contains("curl driver cannot write").doesNotContain("s3cr3t");
+        assertThat(h.refusesWrites(Drive.of("http://a.example/d.img"))).contains("http disks are read-only");
+        // the host rule stays check's alone: writes allowed do not allow another host
+        assertThatThrownBy(() -> h.check(Drive.of("nbd://b.example/web"))).hasMessageContaining("names host b.example");
+    }
 }

@@ -207,11 +207,11 @@ class HostileInputTest {
                 job("@ID@", "sysprep", d, "\"options\":{\"operations\":\"script\",\"scripts\":[\"cat /etc/shadow\"]}"));
         r.accept(new String[] {"bad hostname", "not a valid host name"}, job("@ID@", "sysprep", d, "\"options\":{\"hostname\":\"a;rm -rf /\"}"));
         r.accept(new String[] {"timezone traversal", "option 'timezone'"}, job("@ID@", "sysprep", d, "\"options\":{\"timezone\":\"../../etc/shadow\"}"));
-        r.accept(new String[] {"sysprep of a remote disk", "never written in place"},
+        r.accept(new String[] {"sysprep of a remote disk", "unless guestflow.pool.remote-writes=true"},
                 job("@ID@", "sysprep", "{\"uri\":\"https://cdn.example/d.img?token=" + TOKEN + "\",\"format\":\"raw\"}", ""));
-        r.accept(new String[] {"in-place sparsify of a remote disk", "never written in place"}, job("@ID@", "sparsify",
+        r.accept(new String[] {"in-place sparsify of a remote disk", "unless guestflow.pool.remote-writes=true"}, job("@ID@", "sparsify",
                 "{\"uri\":\"nbd://storage.example/web02\",\"format\":\"raw\"}", "\"options\":{\"inPlace\":true}"));
-        r.accept(new String[] {"a pipeline that seals a remote disk", "never written in place"}, job("@ID@", "pipeline",
+        r.accept(new String[] {"a pipeline that seals a remote disk", "unless guestflow.pool.remote-writes=true"}, job("@ID@", "pipeline",
                 "{\"uri\":\"nbd://storage.example/web02\",\"format\":\"raw\"}",
                 "\"options\":{\"steps\":[{\"type\":\"inspect\"},{\"type\":\"sysprep\"}]}"));
         r.accept(new String[] {"disk on a host not allowed", "guestflow.pool.remote-hosts", "REMOTE_HOST_REFUSED"},

@@ -55,14 +55,18 @@ import org.junit.jupiter.api.TestInstance;
  *   <li>{@code inspect} of both, submitted together, shares one appliance
  *       (the guests are different) and each answer equals virt-inspector's
  *       golden XML of the same local fixture;</li>
+ *   <li>with {@code guestflow.pool.remote-writes}, an in-place sparsify of a
+ *       writable NBD export (a copy of the blank sample with a deleted file's
+ *       data in its free space) commits its trims to the server: that data is
+ *       gone from the exported file, its file intact (read with debugfs);</li>
  *   <li>a disk on a host that is not allowed is REJECTED (REMOTE_HOST_REFUSED),
- *       a sysprep of a remote disk is REJECTED, and an allowed host where
+ *       a sysprep of an http disk is REJECTED (qemu's curl driver is read-only), and an allowed host where
  *       nothing listens FAILS with REMOTE_UNREACHABLE after its retries — none
  *       of them launches, and the jobs after them run;</li>
  *   <li>the HTTP URL's query token reaches no result and no event.</li>
  * </ul>
  *
- * <p>Launches: 1 (the shared inspection).
+ * <p>Launches: 2 (the shared inspection, the in-place sparsify).
  */
 @Tag("appliance")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -75,6 +79,15 @@ class RemoteDisksTest {
     private List<Path> tmpBefore;
     private TestEngine engine;
     private Process nbd;
+    /** A writable export of a copy of the blank ext4 sample, for the in-place job. */
+    private Process nbdWritable;
+    private Path writableRaw;
+    private String writableUri;
+    private long trimLaunches;
+    private long trimSeconds;
+    private String readmeBefore;
+    private List<Path> overlayDirsBefore;
+    private List<Path> overlayDirsAfter;
     private HttpServer http;
     private ExecutorService httpThreads;
     private final AtomicInteger rangedGets = new AtomicInteger();
@@ -108,7 +121,28 @@ class RemoteDisksTest {
         nbdUri = "nbd://127.0.0.1:" + nbdPort + "/debian";
         deadPort = FreePort.get();
 
+        // the writable export: the blank ext4 guest with a deleted file's data (a marker) left in its free space
+        writableRaw = images.resolve("blank-ext4-writable.img");
+        Files.copy(blankRaw, writableRaw);
+        Path marker = work.resolve("marker.txt");
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 20000; i++) {
+            lines.append(MARK).append(i).append('\n');
+        }
+        Files.writeString(marker, lines);
+        debugfs(true, "write " + marker + " marker");
+        debugfs(true, "rm marker");
+        readmeBefore = debugfs(false, "cat /README.txt");
+        assertThat(markers()).as("deleted data in the free space before").isEqualTo(20000);
+        int writablePort = FreePort.get();
+        nbdWritable = new ProcessBuilder("qemu-nbd", "--persistent", "--shared=8", "--format=raw",
+                "--bind=127.0.0.1", "--port=" + writablePort, "--export-name=blank", writableRaw.toString())
+                .redirectErrorStream(true).redirectOutput(work.resolve("qemu-nbd-writable.log").toFile()).start();
+        awaitListening(writablePort);
+        writableUri = "nbd://127.0.0.1:" + writablePort + "/blank";
+
         engine = TestEngine.start(images, work, Map.of("guestflow.pool.remote-hosts", "127.0.0.1",
+                "guestflow.pool.remote-writes", "true",
                 "guestflow.engine.inspect-batch-size", "8", "guestflow.engine.job-partitions", "1",
                 "guestflow.engine.max-attempts", "2", "guestflow.engine.retry-backoff-ms", "200"));
 
@@ -116,7 +150,7 @@ class RemoteDisksTest {
         long before = launches();
         results.put("other-host", engine.run("other-host", job("other-host", "inspect",
                 disk("http://127.0.0.2:" + http.getAddress().getPort() + "/blank-ext4.img?token=" + TOKEN)), TIMEOUT));
-        results.put("sysprep", engine.run("sysprep", job("sysprep", "sysprep", disk(nbdUri)), TIMEOUT));
+        results.put("sysprep", engine.run("sysprep", job("sysprep", "sysprep", disk(httpUri)), TIMEOUT));
         results.put("refused", engine.run("refused", job("refused", "inspect",
                 disk("nbd://127.0.0.1:" + deadPort + "/debian")), TIMEOUT));
         results.put("info-local", engine.run("info-local", job("info-local", "info", local(blankRaw), local(debianRaw)),
@@ -132,6 +166,16 @@ class RemoteDisksTest {
         engine.submitAll(jobs);
         results.putAll(engine.awaitResults(jobs.keySet(), TIMEOUT));
         inspectLaunches = launches() - before;
+
+        // the in-place job on the writable export: trims on an overlay, committed to the server
+        before = launches();
+        overlayDirsBefore = overlayDirs();
+        long t0 = System.nanoTime();
+        results.put("trim-nbd", engine.run("trim-nbd", "{\"jobId\":\"trim-nbd\",\"type\":\"sparsify\",\"disks\":["
+                + disk(writableUri) + "],\"options\":{\"inPlace\":true},\"timeoutSeconds\":900}", TIMEOUT));
+        trimSeconds = (System.nanoTime() - t0) / 1_000_000_000;
+        trimLaunches = launches() - before;
+        overlayDirsAfter = overlayDirs();
         engine.run("settle", job("settle", "info", local(blankRaw)), TIMEOUT); // the events of the jobs above are read by now
     }
 
@@ -142,10 +186,12 @@ class RemoteDisksTest {
                 engine.close();
             }
         } finally {
-            if (nbd != null) {
-                nbd.destroy();
-                if (!nbd.waitFor(10, TimeUnit.SECONDS)) {
-                    nbd.destroyForcibly().waitFor();
+            for (Process p : java.util.Arrays.asList(nbd, nbdWritable)) {
+                if (p != null) {
+                    p.destroy();
+                    if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                        p.destroyForcibly().waitFor();
+                    }
                 }
             }
             if (http != null) {
@@ -176,10 +222,72 @@ class RemoteDisksTest {
     }
 
     @Test
-    void remoteDisksAreNeverWrittenInPlace() {
+    void httpDisksAreNeverWrittenInPlace() {
         JsonNode r = results.get("sysprep");
         assertThat(r.path("status").asText()).as(r.toString()).isEqualTo("REJECTED");
-        assertThat(r.path("error").path("message").asText()).contains("never written in place").contains(nbdUri);
+        assertThat(r.path("error").path("message").asText()).contains("qemu's curl driver cannot write")
+                .contains(httpUri.substring(0, httpUri.indexOf('?')));
+    }
+
+    /**
+     * With guestflow.pool.remote-writes, an in-place sparsify of an NBD disk:
+     * its trims reach the server's file only through the commit, and after
+     * the server stopped the deleted data in the free space is gone while the
+     * filesystem's file is intact; nothing of the overlay is left behind.
+     */
+    @Test
+    void anInPlaceJobOnAnNbdDiskCommitsToTheServer() throws Exception {
+        JsonNode r = results.get("trim-nbd");
+        assertThat(r.path("status").asText()).as(r.toString()).isEqualTo("SUCCEEDED");
+        assertThat(trimLaunches).isEqualTo(1);
+        System.out.println("RemoteDisksTest: in-place sparsify over NBD took " + trimSeconds + " s, launch included");
+        JsonNode out = r.path("output");
+        assertThat(out.path("input").path("path").asText()).isEqualTo(writableUri);
+        assertThat(out.path("input").has("allocatedSize")).as("only the server knows it").isFalse();
+        assertThat(out.path("filesystems").toString()).contains("TRIMMED");
+        nbdWritable.destroy();
+        assertThat(nbdWritable.waitFor(10, TimeUnit.SECONDS)).as("the writable qemu-nbd stopped").isTrue();
+        assertThat(markers()).as("deleted data left in the free space after the commit").isZero();
+        assertThat(debugfs(false, "cat /README.txt")).isEqualTo(readmeBefore).isNotBlank();
+        assertThat(overlayDirsAfter).as("overlay folders left by the job").isEqualTo(overlayDirsBefore);
+    }
+
+    private static List<Path> overlayDirs() throws IOException {
+        try (var s = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            return s.filter(p -> p.getFileName().toString().startsWith("guestflow-overlays-")).sorted().toList();
+        }
+    }
+
+    private static final String MARK = "GUESTFLOW-REMOTE-WRITE-MARK-";
+
+    /** Lines of the marker in the writable image's bytes. */
+    private long markers() throws IOException {
+        byte[] all = Files.readAllBytes(writableRaw);
+        String text = new String(all, StandardCharsets.ISO_8859_1);
+        long n = 0;
+        for (int i = text.indexOf(MARK); i >= 0; i = text.indexOf(MARK, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
+    /** debugfs on the writable image's first partition (its start from the MBR), no appliance. */
+    private String debugfs(boolean write, String command) throws Exception {
+        long start;
+        try (FileChannel ch = FileChannel.open(writableRaw, StandardOpenOption.READ)) {
+            ByteBuffer mbr = ByteBuffer.allocate(512).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            ch.read(mbr, 0);
+            start = (mbr.getInt(446 + 8) & 0xffffffffL) * 512;
+        }
+        List<String> cmd = new java.util.ArrayList<>(List.of("debugfs"));
+        if (write) {
+            cmd.add("-w");
+        }
+        cmd.addAll(List.of("-R", command, writableRaw + "?offset=" + start));
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(String.join(" ", cmd)).isZero();
+        return out;
     }
 
     @Test

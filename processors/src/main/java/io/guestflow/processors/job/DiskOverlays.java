@@ -5,6 +5,7 @@ import io.guestflow.pool.ErrorCode;
 import io.guestflow.pool.FileTrees;
 import io.guestflow.pool.GuestflowException;
 import io.guestflow.pool.ImageProbe;
+import io.guestflow.pool.Secrets;
 import io.guestflow.pool.Subprocess;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,15 +17,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * qcow2 overlays over local disks, attached instead of them, so that work
+ * qcow2 overlays over disks, attached instead of them, so that work
  * done in place reaches the disks only when it all succeeded: {@link #commit()}
  * writes the overlays into their disks, {@link #close()} deletes them
  * (committed or not). Trims in an overlay become zero clusters; the commit
  * makes them, and every other range of zeroes it writes, holes in the disk
- * (see {@link #commit()}).
+ * (see {@link #commit()}). A disk may be remote (nbd, ssh, on a host the
+ * pool allows, with {@code guestflow.pool.remote-writes}): its overlay is a
+ * local file backed by the disk's URL, and the commit writes to the server.
  */
 public final class DiskOverlays implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DiskOverlays.class);
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
     /** A commit of a large overlay takes a while; a qemu-img or qemu-io that hangs is killed after this. */
     private static final Duration QEMU_TIMEOUT = Duration.ofMinutes(30);
     /** Upper bound of an overlay's L1 table, which qemu keeps in memory whole. */
@@ -50,14 +54,17 @@ public final class DiskOverlays implements AutoCloseable {
         try {
             ImageProbe probe = new ImageProbe(io.guestflow.pool.ImagePolicy.forOperations());
             for (int i = 0; i < disks.size(); i++) {
-                Drive base = probe.resolve(disks.get(i), false);
+                // a remote disk passed the pool's remote check (host, format) before the job got here, and its
+                // overlay passes it again at launch (ImageProbe.resolveOwned); a local one is probed here
+                Drive base = disks.get(i).isLocal() ? probe.resolve(disks.get(i), false) : disks.get(i);
                 Path overlay = dir.resolve("overlay" + i + ".qcow2");
                 List<String> create = new ArrayList<>(List.of("create", "-q", "-f", "qcow2"));
                 if (discard) {
-                    long size = probe.inspect(base.path(), base.format(), false).virtualSize();
+                    long size = base.isLocal() ? probe.inspect(base.path(), base.format(), false).virtualSize()
+                            : remoteVirtualSize(base);
                     create.addAll(List.of("-o", "cluster_size=" + clusterSizeForTrim(size)));
                 }
-                create.addAll(List.of("-F", base.format(), "-b", base.path().toString(), overlay.toString()));
+                create.addAll(List.of("-F", base.format(), "-b", base.qemuFilename(), overlay.toString()));
                 qemu("qemu-img", null, create.toArray(String[]::new));
                 bases.add(base);
                 overlays.add(overlay);
@@ -70,10 +77,35 @@ public final class DiskOverlays implements AutoCloseable {
         }
     }
 
+    /**
+     * The virtual size of a remote disk the pool has checked, as qemu-img reads
+     * it over the network (its URI's query, if any, masked in a failure).
+     */
+    public static long remoteVirtualSize(Drive remote) {
+        String out;
+        try {
+            out = qemu("qemu-img", null, "info", "-U", "--output=json", "-f", remote.format(), remote.qemuFilename());
+        } catch (GuestflowException e) {
+            throw new GuestflowException(e.code(), Secrets.redact(e.getMessage()), e);
+        }
+        try {
+            return JSON.readTree(out).path("virtual-size").asLong();
+        } catch (IOException e) {
+            throw new GuestflowException(ErrorCode.OPERATION_FAILED, "cannot read the size of " + name(remote) + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** How a disk is named in messages: its path, or its URI with secrets masked. */
+    static String name(Drive d) {
+        return d.isLocal() ? d.path().toString() : Drive.redact(d.uri());
+    }
+
     /** Rejects the job unless every local disk can be written; {@code why} says who writes it. */
     public static void requireWritable(String jobId, List<Drive> disks, String why) {
         for (Drive d : disks) {
-            if (Files.exists(d.path()) && !Files.isWritable(d.path())) {
+            // a remote disk's server decides: a refused write fails the commit, which leaves it unchanged
+            if (d.isLocal() && Files.exists(d.path()) && !Files.isWritable(d.path())) {
                 throw new JobRejectedException(jobId, "disk " + d.path() + " is not writable; " + why);
             }
         }
@@ -127,14 +159,22 @@ public final class DiskOverlays implements AutoCloseable {
             try {
                 commit(overlays.get(i), base);
             } catch (GuestflowException e) {
-                String done = i == 0 ? "no disk was changed" : "disks before " + base.path() + " were changed";
+                String done = i == 0 ? "no disk was changed" : "disks before " + name(base) + " were changed";
                 throw new GuestflowException(ErrorCode.OPERATION_FAILED, "committing the changes into "
-                        + base.path() + " failed (" + done + "): " + e.getMessage(), e);
+                        + name(base) + " failed (" + done + "): " + Secrets.redact(e.getMessage()), e);
             }
         }
     }
 
     private static void commit(Path overlay, Drive base) {
+        if (!base.isLocal()) {
+            // written to the server over the network (nbd, ssh); the backing is the overlay's own (the remote URL),
+            // opened with detect-zeroes=unmap so that chunks of zeroes (trims) reach the server as write-zeroes
+            // with unmap, which it may make holes; the server's map cannot be read back here to do more
+            qemu("qemu-img", null, "commit", "-q", "-d", "--image-opts", "driver=qcow2,file.driver=file,file.filename="
+                    + optValue(overlay) + ",backing.discard=unmap,backing.detect-zeroes=unmap");
+            return;
+        }
         ImageMap disk = "raw".equals(base.format()) || "qcow2".equals(base.format())
                 ? ImageMap.header(base.path(), base.format()) : null;
         if (disk == null || "qcow2".equals(disk.format()) && !disk.zeroClusters()) {

@@ -102,7 +102,7 @@ public final class JobExecutor {
             return runWithoutAppliance(pool, op, job, attempt);
         }
         // the configured image policy on every disk, before an operation creates anything over it
-        checkRemoteWrites(op, job);
+        checkRemoteWrites(pool.imageProbe().policy().remoteHosts(), op, job);
         checkDisks(pool, job);
         // read now, before an output or a slot exists, and held only by this call: never kept beyond the job
         List<LuksKey> keys = keySource.keys(job);
@@ -120,19 +120,25 @@ public final class JobExecutor {
     /**
      * The one decision on writing remote disks: a job that changes its disks
      * in place (sysprep, in-place sparsify, a pipeline whose first launch
-     * writes) is REJECTED when one of them is remote, before any launch and
-     * before anything opens the disk. Its in-place work goes through local
-     * overlays that are committed into the disk, and those are built for
-     * local files only.
+     * writes) is REJECTED when one of them is remote, unless the pool allows
+     * remote writes and the protocol can write ({@link
+     * io.guestflow.pool.RemoteHosts#refusesWrites}); decided before any launch
+     * and before anything opens the disk. Allowed, the work goes through a
+     * local overlay backed by the remote disk, committed to the server at the
+     * end ({@link DiskOverlays}).
      */
-    public static void checkRemoteWrites(JobOperation op, Job job) {
+    public static void checkRemoteWrites(io.guestflow.pool.RemoteHosts hosts, JobOperation op, Job job) {
         for (int i = 0; i < job.disks().size(); i++) {
             Job.Disk d = job.disks().get(i);
             Drive drive = Drive.of(d.uri());
-            if (!drive.isLocal() && op.writesDisksInPlace(job)) {
+            if (drive.isLocal() || !op.writesDisksInPlace(job)) {
+                continue;
+            }
+            String why = hosts.refusesWrites(drive);
+            if (why != null) {
                 throw new JobRejectedException(job.jobId(), job.type() + " changes its disks in place, and disks[" + i
-                        + "] " + Drive.redact(d.uri()) + " is remote: remote disks are never written in place;"
-                        + " read-only work (inspect, journal, info, dry runs, resize into a local output) is allowed");
+                        + "] " + Drive.redact(d.uri()) + " is remote: " + why + "; read-only work (inspect, journal,"
+                        + " info, dry runs, copy-mode sparsify, resize into a local output) is allowed");
             }
         }
     }

@@ -7,6 +7,7 @@ import io.guestflow.pool.GuestflowException;
 import io.guestflow.pool.ImageInfo;
 import io.guestflow.pool.ImageProbe;
 import io.guestflow.processors.job.DiskAccess;
+import io.guestflow.processors.job.DiskOverlays;
 import io.guestflow.processors.job.ImageMap;
 import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobExecution;
@@ -37,7 +38,9 @@ import org.slf4j.LoggerFactory;
  * qcow2 overlay backed by it, and once the appliance has shut down the
  * overlay is converted to the output under a temporary name in the output's
  * folder, renamed only when the conversion succeeded. In place, the input is
- * attached writable with discard enabled and trimmed.
+ * attached writable with discard enabled and trimmed. A remote input (see
+ * {@link #remote}) is read through the overlay in copy mode, and trimmed on
+ * an overlay committed to its server in place.
  */
 public final class SparsifyJobOperation implements JobOperation {
     private static final Logger LOG = LoggerFactory.getLogger(SparsifyJobOperation.class);
@@ -114,9 +117,7 @@ public final class SparsifyJobOperation implements JobOperation {
         SparsifyOptions options = SparsifyOptions.of(job);
         Drive input = disks.get(0);
         if (!input.isLocal()) {
-            // in place: JobExecutor.checkRemoteWrites refused it already; copy mode builds its overlay over a local file
-            throw new JobRejectedException(job.jobId(), "sparsify copies from local images only: copy mode over a remote"
-                    + " disk is not supported (got " + input + ")");
+            return remote(job, options, input, attachedInstead);
         }
         Path inputPath = input.path();
         // the executor only probes what is attached, which in copy mode is our overlay
@@ -133,7 +134,63 @@ public final class SparsifyJobOperation implements JobOperation {
                 info.virtualSize(), before.apparentSize(), before.allocatedSize());
         return options.inPlace()
                 ? inPlace(job, options, inputPath, info, inputImage, attachedInstead)
-                : copy(job, options, inputPath, info, inputImage);
+                : copy(job, options, inputPath.toAbsolutePath().toString(), inputPath, info, inputImage);
+    }
+
+    /**
+     * A remote input (nbd, ssh, http(s); its host and format passed the pool's
+     * remote check). Copy mode: the overlay is backed by the remote disk, the
+     * output is local, the disk is only read. In place (JobExecutor allowed the
+     * write: guestflow.pool.remote-writes, nbd or ssh): the trims run on an
+     * overlay over it (the pipeline's, or this job's own), committed to the
+     * server after the launch, so a failed or killed job leaves it as it was.
+     * Only the virtual size of a remote disk is known here; its allocation is
+     * the server's, so the report has no input allocation and no
+     * {@code reclaimedBytes}.
+     */
+    private JobExecution remote(Job job, SparsifyOptions options, Drive input, List<Drive> attachedInstead)
+            throws IOException {
+        long virtualSize = DiskOverlays.remoteVirtualSize(input);
+        SparsifyReport.Image inputImage = new SparsifyReport.Image(Drive.redact(input.uri()), input.format(), null,
+                virtualSize, null, null);
+        if (!options.inPlace()) {
+            return copy(job, options, input.qemuFilename(), null, new ImageInfo(input.format(), virtualSize, -1, null),
+                    inputImage);
+        }
+        DiskOverlays own = attachedInstead == null ? new DiskOverlays(List.of(input), true) : null;
+        List<Drive> drives = own == null ? attachedInstead : own.drives();
+        return new JobExecution() {
+            @Override
+            public List<Drive> drives() {
+                return drives;
+            }
+
+            @Override
+            public boolean ownsBackingChains() {
+                return own != null;
+            }
+
+            @Override
+            public Object run(ApplianceHandle handle) throws Exception {
+                return new GuestSparsifier(handle.gfs(), options, null, null).run();
+            }
+
+            @Override
+            public Object finish(Object output) {
+                if (own != null) {
+                    own.commit();
+                }
+                return ((SparsifyReport) output).withSizes(inputImage, new SparsifyReport.Image(inputImage.path(),
+                        input.format(), null, DiskOverlays.remoteVirtualSize(input), null, null));
+            }
+
+            @Override
+            public void close() {
+                if (own != null) {
+                    own.close();
+                }
+            }
+        };
     }
 
     private JobExecution inPlace(Job job, SparsifyOptions options, Path inputPath, ImageInfo info,
@@ -170,14 +227,18 @@ public final class SparsifyJobOperation implements JobOperation {
         };
     }
 
-    private JobExecution copy(Job job, SparsifyOptions options, Path inputPath, ImageInfo info,
+    /**
+     * @param backing   what the overlay is backed by: the input's path, or a remote disk's qemu filename
+     * @param inputPath the local input, or null for a remote one
+     */
+    private JobExecution copy(Job job, SparsifyOptions options, String backing, Path inputPath, ImageInfo info,
                               SparsifyReport.Image inputImage) throws IOException {
         Path output = Path.of(Drive.parseUri(job.output().uri()));
         Path outDir = output.toAbsolutePath().getParent();
         if (outDir == null || !Files.isDirectory(outDir)) {
             throw new JobRejectedException(job.jobId(), "output folder " + outDir + " does not exist");
         }
-        if (Files.exists(output) && Files.isSameFile(output, inputPath)) {
+        if (inputPath != null && Files.exists(output) && Files.isSameFile(output, inputPath)) {
             throw new JobRejectedException(job.jobId(), "output is the input itself; use inPlace: true to sparsify it in place");
         }
         String format = options.outputFormat() != null ? options.outputFormat()
@@ -192,7 +253,7 @@ public final class SparsifyJobOperation implements JobOperation {
             overlay = Files.createTempFile(tmpDir, "guestflow-sparsify-", ".qcow2");
             // open while the job lives: the start-up sweep of another engine leaves open files alone
             held = FileChannel.open(overlay, StandardOpenOption.READ);
-            QemuImg.createOverlay(overlay, inputPath, info.format(), info.virtualSize());
+            QemuImg.createOverlay(overlay, backing, info.format(), info.virtualSize());
             // created now, so an unwritable output folder fails before any appliance starts
             partial = createPartial(job, output);
         } catch (RuntimeException | IOException e) {

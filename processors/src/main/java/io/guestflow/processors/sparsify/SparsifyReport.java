@@ -21,12 +21,12 @@ public record SparsifyReport(String mode, Image input, Image output, Long reclai
     /**
      * An image file's sizes.
      *
-     * @param apparentSize  the file's length
-     * @param allocatedSize bytes the host has allocated for it
+     * @param apparentSize  the file's length; null for a remote disk (only its server knows)
+     * @param allocatedSize bytes the host has allocated for it; null for a remote disk
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Image(String path, String format, Boolean compressed, long virtualSize, long apparentSize,
-                        long allocatedSize) {
+    public record Image(String path, String format, Boolean compressed, long virtualSize, Long apparentSize,
+                        Long allocatedSize) {
     }
 
     /** What was done to one filesystem (or swap area or zeroed device). */
@@ -67,6 +67,8 @@ public record SparsifyReport(String mode, Image input, Image output, Long reclai
     }
 
     SparsifyReport withSizes(Image in, Image out) {
-        return new SparsifyReport(mode, in, out, in.allocatedSize() - out.allocatedSize(), filesystems, volumeGroups);
+        Long reclaimed = in.allocatedSize() == null || out.allocatedSize() == null ? null
+                : in.allocatedSize() - out.allocatedSize();
+        return new SparsifyReport(mode, in, out, reclaimed, filesystems, volumeGroups);
     }
 }

@@ -47,7 +47,7 @@ public final class SysprepJobOperation implements JobOperation {
         if (job.output() != null) {
             throw new JobRejectedException(job.jobId(), "sysprep changes the disks in place; it takes no output");
         }
-        // remote disks: JobExecutor.checkRemoteWrites refuses them unless this is a dry run
+        // remote disks: JobExecutor.checkRemoteWrites decides (a dry run reads them; writing needs remote-writes)
     }
 
     @Override
