@@ -185,6 +185,9 @@ class EngineTest {
         JsonNode result = awaitResult(id, Duration.ofMinutes(10));
         assertThat(result.path("status").asText()).as(result.toString()).isEqualTo("SUCCEEDED");
         assertThat(result.path("labels").path("team").asText()).isEqualTo("web");
+        // alone in its poll (inspect jobs batch up to guestflow.engine.inspect-batch-size, 8 here): it ran on its
+        // own appliance as usual, so its result carries no batch metadata (InspectDifferentialTest checks a batch's)
+        assertThat(result.has("batch")).as("batch metadata of a job that ran alone as usual").isFalse();
         assertThat(result.path("timings").path("launchMillis").asLong()).isPositive();
         JsonNode os = result.path("output").path("operatingSystems").get(0);
         assertThat(os.path("hostname").asText()).isEqualTo("web01");
