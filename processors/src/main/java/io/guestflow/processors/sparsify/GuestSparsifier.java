@@ -146,8 +146,8 @@ final class GuestSparsifier {
         }
         Set<String> readOnlyLvs = readOnlyLvs();
         // what opened containers hold: filesystems on their mappings, volume groups whose PVs are all mappings
-        Set<String> plainDevices = plainBlockDevices();
-        Set<String> encryptedVgs = encryptedVolumeGroups(vgs, plainDevices);
+        Set<String> plainDevices = opened.isEmpty() ? Set.of() : plainBlockDevices();
+        Set<String> encryptedVgs = opened.isEmpty() ? Set.of() : encryptedVolumeGroups(vgs, plainDevices);
 
         List<Filesystem> fsReport = new ArrayList<>();
         encrypted.forEach((dev, type) -> fsReport.add(opened.contains(dev)
@@ -157,7 +157,7 @@ final class GuestSparsifier {
         for (Map.Entry<String, String> e : filesystems.entrySet()) {
             String fs = e.getKey();
             String type = e.getValue();
-            String container = insideContainer(fs, plainDevices, encryptedVgs);
+            String container = opened.isEmpty() ? null : insideContainer(fs, plainDevices, encryptedVgs);
             if (ignoredDevices.contains(fs)) {
                 fsReport.add(new Filesystem(fs, type, Action.IGNORED, null, null, null));
             } else if (container != null) {
@@ -218,6 +218,9 @@ final class GuestSparsifier {
 
     /** The opened container (mapping or encrypted VG) filesystem {@code fs} lives in, or null. */
     private String insideContainer(String fs, Set<String> plainDevices, Set<String> encryptedVgs) throws LibGuestFSException {
+        if (!fs.startsWith("/dev/")) {
+            return null; // btrfsvol:... subvolumes: their device is listed on its own
+        }
         String canonical = g.canonical_device_name(fs);
         if (!plainDevices.contains(canonical)) {
             return "decrypted mapping " + fs;
