@@ -130,8 +130,9 @@ public final class Decryption {
         return isOpen(g, mapName(device, uuid));
     }
 
+    /** {@code list_dm_devices}: the mappings, LVs left out (is_blockdev would look under the guest's root). */
     private static boolean isOpen(GuestFS g, String map) throws LibGuestFSException {
-        return g.is_blockdev("/dev/mapper/" + map);
+        return List.of(g.list_dm_devices()).contains("/dev/mapper/" + map);
     }
 
     /**
