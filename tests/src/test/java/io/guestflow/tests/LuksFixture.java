@@ -11,16 +11,13 @@ import io.guestflow.pool.LuksKey;
 import io.guestflow.pool.PoolConfig;
 import io.guestflow.samples.SampleGuests;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
-import java.util.Random;
 
 /**
  * An encrypted Debian guest holding both layouts of issue 20 on one MBR disk,
@@ -213,7 +210,7 @@ final class LuksFixture {
     private static void dirtyFreeExtents(GuestFS g, String vg, Path host, long seed) throws LibGuestFSException, IOException {
         g.lvcreate_free("scratch", vg, 100);
         String dev = "/dev/" + vg + "/scratch";
-        g.upload(randomFile(host, g.blockdev_getsize64(dev), seed).toString(), dev);
+        g.upload(SparsifyFixture.randomFile(host, g.blockdev_getsize64(dev), seed).toString(), dev);
         g.sync();
         g.lvremove(dev);
         Files.delete(host);
@@ -221,22 +218,10 @@ final class LuksFixture {
 
     /** A file of random data written, synced and deleted: its blocks stay in the free space. */
     private static void deleted(GuestFS g, Path host, long size, long seed, String guest) throws LibGuestFSException, IOException {
-        g.upload(randomFile(host, size, seed).toString(), guest);
+        g.upload(SparsifyFixture.randomFile(host, size, seed).toString(), guest);
         g.sync();
         g.rm(guest);
         g.sync();
         Files.delete(host);
-    }
-
-    private static Path randomFile(Path p, long size, long seed) throws IOException {
-        Random r = new Random(seed);
-        byte[] buf = new byte[1 << 20];
-        try (OutputStream out = Files.newOutputStream(p)) {
-            for (long left = size; left > 0; left -= buf.length) {
-                r.nextBytes(buf);
-                out.write(buf, 0, (int) Math.min(buf.length, left));
-            }
-        }
-        return p;
     }
 }
