@@ -34,6 +34,9 @@ public final class InspectCommand implements Callable<Integer> {
     @Mixin
     JobOptions jobOptions = new JobOptions(1800);
 
+    @Mixin
+    KeyOptions keyOptions = new KeyOptions();
+
     @Option(names = "--xml", description = "Print virt-inspector compatible XML instead of JSON.")
     boolean xml;
 
@@ -48,7 +51,7 @@ public final class InspectCommand implements Callable<Integer> {
         ObjectNode options = LocalJob.options().put("applications", !noApplications);
         InspectJobOperation op = new InspectJobOperation();
         InspectionReport report = (InspectionReport) LocalJob.run(common, op,
-                jobOptions.job(op.type(), disks, null, options));
+                keyOptions.attach(jobOptions.job(op.type(), disks, null, options)), keyOptions);
         java.io.PrintWriter out = spec.commandLine().getOut();
         if (xml) {
             out.print(InspectionXml.render(report));

@@ -45,6 +45,9 @@ public final class JournalCommand implements Callable<Integer> {
     @Mixin
     JobOptions jobOptions = new JobOptions(3600);
 
+    @Mixin
+    KeyOptions keyOptions = new KeyOptions();
+
     @Option(names = {"-p", "--priority"}, paramLabel = "PRIO", description = "Entries of this priority or more urgent: 0-7 or emerg, alert, crit, err, warning, notice, info, debug.")
     String priority;
 
@@ -114,7 +117,7 @@ public final class JournalCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         JournalJobOperation op = new JournalJobOperation(job -> output.equals("json") ? new JsonLines(out) : new ShortLines(out));
         Job job = jobOptions.job(op.type(), disks, null, options);
-        JournalReport report = (JournalReport) LocalJob.run(common, op, job);
+        JournalReport report = (JournalReport) LocalJob.run(common, op, keyOptions.attach(job), keyOptions);
         out.flush();
         PrintWriter err = spec.commandLine().getErr();
         err.printf("-- %d entr%s (%d read)%s%s --%n", report.entries(), report.entries() == 1 ? "y" : "ies",

@@ -7,6 +7,8 @@ import io.guestflow.pool.HandlePool;
 import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobExecutor;
 import io.guestflow.processors.job.JobOperation;
+import io.guestflow.processors.job.KeySource;
+import io.guestflow.processors.job.OutputClaim;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -32,9 +34,15 @@ final class LocalJob {
 
     /** Validates and runs {@code job}; failures come out as exceptions the CLI maps to exit codes. */
     static Object run(GuestflowCli.Common common, JobOperation op, Job job) {
+        return run(common, op, job, KeySource.NONE);
+    }
+
+    /** As {@link #run(GuestflowCli.Common, JobOperation, Job)}, the job's LUKS keys from {@code keys}. */
+    static Object run(GuestflowCli.Common common, JobOperation op, Job job, KeySource keys) {
         op.validate(job);
         try (HandlePool pool = new HandlePool(common.poolConfig())) {
-            return JobExecutor.execute(pool, op, job, InspectCommand::logEvent, h -> { }, new JobExecutor.Attempt());
+            return JobExecutor.execute(pool, op, job, InspectCommand::logEvent, h -> { }, new JobExecutor.Attempt(),
+                    OutputClaim.DEFAULT_MODE, keys);
         }
     }
 

@@ -34,6 +34,9 @@ public final class PipelineCommand implements Callable<Integer> {
     @Mixin
     JobOptions jobOptions = new JobOptions(3600);
 
+    @Mixin
+    KeyOptions keyOptions = new KeyOptions();
+
     @Option(names = "--steps", required = true, paramLabel = "JSON", description = "The steps: a JSON array of {\"type\", \"options\"}.")
     String steps;
 
@@ -69,14 +72,15 @@ public final class PipelineCommand implements Callable<Integer> {
         ObjectNode options = LocalJob.options();
         options.set("steps", parsed);
         PipelineJobOperation op = (PipelineJobOperation) JobOperations.defaults(allowHostScripts).get("pipeline");
-        Job job = jobOptions.job(op.type(), disks, output == null ? null : new Job.Output(output, null, overwrite), options);
+        Job job = keyOptions.attach(jobOptions.job(op.type(), disks,
+                output == null ? null : new Job.Output(output, null, overwrite), options));
         if (planOnly) {
             op.validate(job);
             System.out.println(LocalJob.pretty(op.plan(job)));
             return ExitCodes.OK;
         }
         try {
-            System.out.println(LocalJob.pretty(LocalJob.run(common, op, job)));
+            System.out.println(LocalJob.pretty(LocalJob.run(common, op, job, keyOptions)));
         } catch (FailedWithOutputException e) {
             System.out.println(LocalJob.pretty(e.output())); // what the steps before the failure did
             throw e;

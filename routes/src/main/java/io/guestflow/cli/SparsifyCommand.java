@@ -31,6 +31,9 @@ public final class SparsifyCommand implements Callable<Integer> {
     @Mixin
     JobOptions jobOptions = new JobOptions(3600);
 
+    @Mixin
+    KeyOptions keyOptions = new KeyOptions();
+
     @Option(names = "--overwrite", description = "Replace OUTPUT if it exists (it keeps its mode); otherwise an existing OUTPUT is refused.")
     boolean overwrite;
 
@@ -84,7 +87,8 @@ public final class SparsifyCommand implements Callable<Integer> {
         zero.forEach(ze::add);
         SparsifyJobOperation op = new SparsifyJobOperation();
         Job.Output out = output == null ? null : new Job.Output(output, null, overwrite);
-        Object report = LocalJob.run(common, op, jobOptions.job(op.type(), List.of(disk), out, options));
+        Object report = LocalJob.run(common, op,
+                keyOptions.attach(jobOptions.job(op.type(), List.of(disk), out, options)), keyOptions);
         spec.commandLine().getOut().println(LocalJob.pretty(report));
         spec.commandLine().getOut().flush();
         return ExitCodes.OK;

@@ -73,6 +73,12 @@ public final class SubmitCommand implements Callable<Integer> {
             + " REJECTED or a retryable FAILED (with --job-id). A SUCCEEDED job never runs again.")
     boolean rerun;
 
+    @Option(names = "--key", paramLabel = "ID:file:PATH", converter = KeyOptions.Converter.class,
+            description = "A LUKS key by reference, as the virt tools' --key: the job names PATH, which the engine reads"
+                    + " under its guestflow.engine.secrets-dir (relative to it, or absolute inside it); this command"
+                    + " never reads the file. ID: /dev/sda2, /dev/VG/LV, a LUKS UUID, or all. ID:key:STRING is refused.")
+    List<io.guestflow.processors.job.Job.Key> keys = new ArrayList<>();
+
     @Option(names = "--wait", description = "Follow the job: progress on stderr, the result on stdout.")
     boolean waitForResult;
 
@@ -178,6 +184,11 @@ public final class SubmitCommand implements Callable<Integer> {
         }
         if (rerun) {
             job.put("rerun", true);
+        }
+        if (!keys.isEmpty()) {
+            // the path as given: it is the engine's, under its secrets dir; never read here
+            ArrayNode ks = job.putArray("keys");
+            keys.forEach(k -> ks.addObject().put("device", k.device()).put("file", k.file()));
         }
         return job;
     }

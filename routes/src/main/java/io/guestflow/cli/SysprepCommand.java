@@ -34,6 +34,9 @@ public final class SysprepCommand implements Callable<Integer> {
     @Mixin
     JobOptions jobOptions = new JobOptions(1800);
 
+    @Mixin
+    KeyOptions keyOptions = new KeyOptions();
+
     @Spec
     CommandSpec spec;
 
@@ -127,7 +130,8 @@ public final class SysprepCommand implements Callable<Integer> {
             scripts.forEach(o.putArray("scripts")::add);
         }
         SysprepJobOperation op = new SysprepJobOperation(allowHostScripts);
-        Object report = LocalJob.run(common, op, jobOptions.job(op.type(), disks, null, o));
+        Object report = LocalJob.run(common, op, keyOptions.attach(jobOptions.job(op.type(), disks, null, o)),
+                keyOptions);
         System.out.println(LocalJob.pretty(report));
         return ExitCodes.OK;
     }

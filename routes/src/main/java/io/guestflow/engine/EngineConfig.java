@@ -41,6 +41,7 @@ import java.nio.file.attribute.PosixFilePermissions;
  * @param groupProtocol     the jobs consumer's group protocol
  * @param maxPollInterval   max.poll.interval.ms of the jobs consumer: jobs run outside the poll loop, so minutes
  * @param dedupIndexMaxJobs the most job ids the results index holds (about 36 MB of heap per million)
+ * @param secretsDir        where the key files jobs name lie; null: jobs with keys are REJECTED
  */
 public record EngineConfig(String bootstrapServers, String groupId, Topics topics, int consumers, int maxAttempts,
                            Duration retryBackoff, Duration maxJobTimeout, Path imageRoot, Path outputRoot,
@@ -49,7 +50,7 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
                            int inspectBatchSize, Duration inspectBatchWait, int managementPort, String managementHost,
                            Path tmpRoot, boolean allowDebugJobs, Set<PosixFilePermission> outputMode,
                            Duration claimLease, Duration startupTimeout, GroupProtocol groupProtocol,
-                           Duration maxPollInterval, long dedupIndexMaxJobs) {
+                           Duration maxPollInterval, long dedupIndexMaxJobs, Path secretsDir) {
 
     public EngineConfig {
         if (inspectBatchSize < 1) {
@@ -198,6 +199,13 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
             .withDescription("The results index (dedup) holds every jobId with a result, 17 bytes a slot (25-36 MB of"
                     + " heap per million). Past this many it stops taking jobs rather than forget one (raise it, and"
                     + " the heap, for larger results topics).");
+    public static final Setting<Path> SECRETS_DIR = Setting.of(PREFIX + "secrets-dir", Setting.PATH)
+            .must(Path::isAbsolute, "an absolute path")
+            .withDescription("LUKS keys: a job names key files by reference (\"keys\": [{\"device\", \"file\"}]),"
+                    + " relative to this directory or absolute inside it; each must resolve, symlinks included, inside"
+                    + " it, be a regular file of at most 8 KiB, and its first line is the key. Files are read just"
+                    + " before the job runs. Empty: every job with keys is REJECTED. Keys are never carried inline in a"
+                    + " job; make the directory readable by the engine's user only.");
 
     /** The engine's settings, as documented. */
     public static final SettingGroup SETTINGS = new SettingGroup("engine (bin/guestflow run)", "",
@@ -205,7 +213,7 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
                     TOPIC_CLAIMS, JOB_PARTITIONS, CONSUMERS, MAX_ATTEMPTS, RETRY_BACKOFF, MAX_JOB_TIMEOUT,
                     MAX_POLL_INTERVAL, GROUP_PROTOCOL, CLAIM_LEASE, STARTUP_TIMEOUT, DEDUP_INDEX_MAX_JOBS, IMAGE_ROOT,
                     OUTPUT_ROOT, POLL_TIMEOUT, INSTANCE_ID, SYSPREP_HOST_SCRIPTS, INSPECT_BATCH_SIZE, INSPECT_BATCH_WAIT,
-                    REPORTS_DIR, MANAGEMENT_PORT, MANAGEMENT_HOST, TMP_ROOT, OUTPUT_MODE, ALLOW_DEBUG_JOBS));
+                    REPORTS_DIR, MANAGEMENT_PORT, MANAGEMENT_HOST, TMP_ROOT, OUTPUT_MODE, ALLOW_DEBUG_JOBS, SECRETS_DIR));
 
     private static Setting<String> topic(String name, String dflt, String description) {
         return Setting.of(PREFIX + "topic." + name, Setting.STRING).withDefault(dflt).withDescription(description);
@@ -237,21 +245,21 @@ public record EngineConfig(String bootstrapServers, String groupId, Topics topic
                 PoolConfig.from(c), c.get(SYSPREP_HOST_SCRIPTS), c.get(INSPECT_BATCH_SIZE), c.get(INSPECT_BATCH_WAIT),
                 c.get(MANAGEMENT_PORT), c.get(MANAGEMENT_HOST), c.get(TMP_ROOT), c.get(ALLOW_DEBUG_JOBS),
                 c.get(OUTPUT_MODE), c.get(CLAIM_LEASE), c.get(STARTUP_TIMEOUT), c.get(GROUP_PROTOCOL),
-                c.get(MAX_POLL_INTERVAL), c.get(DEDUP_INDEX_MAX_JOBS));
+                c.get(MAX_POLL_INTERVAL), c.get(DEDUP_INDEX_MAX_JOBS), c.get(SECRETS_DIR));
     }
 
     public EngineConfig withBootstrapServers(String servers) {
         return new EngineConfig(servers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout, imageRoot,
                 outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, pool, sysprepHostScripts,
                 inspectBatchSize, inspectBatchWait, managementPort, managementHost, tmpRoot, allowDebugJobs, outputMode,
-                claimLease, startupTimeout, groupProtocol, maxPollInterval, dedupIndexMaxJobs);
+                claimLease, startupTimeout, groupProtocol, maxPollInterval, dedupIndexMaxJobs, secretsDir);
     }
 
     public EngineConfig withPool(PoolConfig p) {
         return new EngineConfig(bootstrapServers, groupId, topics, consumers, maxAttempts, retryBackoff, maxJobTimeout,
                 imageRoot, outputRoot, dataDir, jobPartitions, pollTimeout, instanceId, kafka, p, sysprepHostScripts,
                 inspectBatchSize, inspectBatchWait, managementPort, managementHost, tmpRoot, allowDebugJobs, outputMode,
-                claimLease, startupTimeout, groupProtocol, maxPollInterval, dedupIndexMaxJobs);
+                claimLease, startupTimeout, groupProtocol, maxPollInterval, dedupIndexMaxJobs, secretsDir);
     }
 
     /** An octal mode such as 0644 (no set-id, sticky or execute bits: outputs are images). */

@@ -46,11 +46,12 @@ final class InspectBatchCollector {
 
     /**
      * Inspect jobs, unless they asked for debug events (a shared handle's
-     * trace would mix guests) or label their disks (labels must be unique on
-     * one appliance).
+     * trace would mix guests), label their disks (labels must be unique on
+     * one appliance) or have LUKS keys (one guest's keys are never tried on,
+     * nor its opened containers shown to, another guest: a job with keys runs alone).
      */
     static boolean batchable(Job job) {
-        return job.type().equals("inspect") && !job.debug()
+        return job.type().equals("inspect") && !job.debug() && job.keys().isEmpty()
                 && job.disks().stream().allMatch(d -> d.label() == null);
     }
 }

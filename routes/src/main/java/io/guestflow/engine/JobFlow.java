@@ -10,6 +10,7 @@ import io.guestflow.pool.Secrets;
 import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobParser;
 import io.guestflow.processors.job.JobRejectedException;
+import io.guestflow.processors.job.JobKeys;
 import io.guestflow.processors.job.JobResult;
 import io.guestflow.processors.job.PathPolicy;
 import java.nio.charset.StandardCharsets;
@@ -543,9 +544,16 @@ final class JobFlow {
 
     private void deadLetter(Item it) throws Exception {
         String reason = Secrets.redact(it.reason);
-        byte[] raw = it.rec.value();
+        // the original bytes, except a key carried inline: that is masked (or, in what is no JSON, the whole value goes)
+        byte[] original = it.rec.value();
+        byte[] raw = JobKeys.redactInline(original);
         ProducerRecord<String, byte[]> rec = new ProducerRecord<>(config.topics().dlq(), it.rec.key(), raw == null ? new byte[0] : raw);
         rec.headers().add(new RecordHeader("guestflow.reason", reason.getBytes(StandardCharsets.UTF_8)));
+        if (raw != original) {
+            rec.headers().add(new RecordHeader("guestflow.redacted", (raw.length == 0
+                    ? "value dropped: not JSON and it may hold a key" : "inline key values masked")
+                    .getBytes(StandardCharsets.UTF_8)));
+        }
         rec.headers().add(new RecordHeader("guestflow.source", it.rec.source().getBytes(StandardCharsets.UTF_8)));
         producer.send(rec).get();
         metrics.deadLettered();

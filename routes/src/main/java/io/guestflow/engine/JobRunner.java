@@ -13,6 +13,7 @@ import io.guestflow.processors.job.JobExecutor;
 import io.guestflow.processors.job.JobOperation;
 import io.guestflow.processors.job.JobRejectedException;
 import io.guestflow.processors.job.JobResult;
+import io.guestflow.processors.job.KeySource;
 import io.guestflow.processors.job.OperationRegistry;
 import java.time.Duration;
 import java.time.Instant;
@@ -90,7 +91,7 @@ public final class JobRunner {
                 Object output = JobExecutor.execute(pool, op, job, e -> events.libguestfs(job.jobId(), e, debugEvents),
                         h -> events.lifecycle(job.jobId(), Lifecycle.STARTED, Map.of("attempt", attempt,
                                 "launchMillis", h.launchMillis(), "qemuPid", h.pid())),
-                        tried, config.outputMode());
+                        tried, config.outputMode(), KeySource.secretsDir(config.secretsDir()));
                 return JobResult.succeeded(job, new JobResult.Timings(queuedAt, receivedAt, tried.launchStartedAt(),
                                 tried.runEndedAt(), Instant.now(), tried.launchMillis() < 0 ? null : tried.launchMillis(),
                                 tried.runMillis()), output, attempt, config.instanceId());

@@ -97,6 +97,9 @@ class GuestflowConfigTest {
                 "every night"), Map.of())).hasMessageContaining("guestflow.scan.n.cron (properties): must be a Quartz cron expression");
         assertThatThrownBy(() -> GuestflowConfig.engine(Map.of("guestflow.log.format", "xml"), Map.of()))
                 .hasMessageContaining("'xml' is not one of [text, json]");
+        assertThatThrownBy(() -> GuestflowConfig.engine(Map.of("guestflow.engine.secrets-dir", "keys"), Map.of()))
+                .hasMessageContaining("guestflow.engine.secrets-dir (properties): must be an absolute path");
+        assertThat(GuestflowConfig.engine(Map.of(), Map.of()).secretsDir()).as("unset by default").isNull();
     }
 
     @Test
@@ -109,6 +112,7 @@ class GuestflowConfigTest {
         }
         env.put("GUESTFLOW_POOL_ACCELERATION", "tcg");
         env.put("GUESTFLOW_ENGINE_MANAGEMENT_PORT", "0");
+        env.put("GUESTFLOW_ENGINE_SECRETS_DIR", "/run/secrets/guestflow");
         env.put("GUESTFLOW_SCAN_NIGHTLY_ROOTS", "/srv/images");
         env.put("GUESTFLOW_SCAN_NIGHTLY_CRON", "0 0 2 * * ?");
         env.put("GUESTFLOW_SCAN_NIGHTLY_RESULT_TIMEOUT_MINUTES", "30");

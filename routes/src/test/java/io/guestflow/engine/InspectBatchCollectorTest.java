@@ -38,6 +38,18 @@ class InspectBatchCollectorTest {
     }
 
     @Test
+    void anInspectJobWithKeysRunsAlone() {
+        List<Queued> poll = new ArrayList<>();
+        poll.add(job("i1", "inspect", false, null));
+        Job keyed = job("luks", "inspect", false, null).job().withKeys(List.of(new Job.Key("all", "web.key")));
+        poll.add(new Queued(keyed, Instant.now(), Instant.now()));
+        poll.add(job("i2", "inspect", false, null));
+        assertThat(InspectBatchCollector.batchable(keyed)).isFalse();
+        assertThat(ids(new InspectBatchCollector(8).units(poll)))
+                .containsExactly(List.of("i1", "i2"), List.of("luks"));
+    }
+
+    @Test
     void batchSizeOneRunsEveryJobAlone() {
         List<Queued> poll = List.of(job("i1", "inspect", false, null), job("i2", "inspect", false, null));
         assertThat(ids(new InspectBatchCollector(1).units(poll))).containsExactly(List.of("i1"), List.of("i2"));

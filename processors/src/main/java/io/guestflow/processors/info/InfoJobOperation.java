@@ -54,6 +54,12 @@ public final class InfoJobOperation implements JobOperation {
     }
 
     @Override
+    public String refusesKeys() {
+        return "info launches no appliance (its facts come from qemu-img, outside the guest), so it opens no LUKS"
+                + " container; submit it without keys";
+    }
+
+    @Override
     public void validate(Job job) {
         check(job);
         for (Job.Disk d : job.disks()) {

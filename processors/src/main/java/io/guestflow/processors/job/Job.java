@@ -20,15 +20,44 @@ import java.util.Map;
  * @param debug          publish appliance debug messages and the call trace as events
  * @param rerun          run again although the jobId has a result, when that result is REJECTED or a
  *                       retryable FAILED (a SUCCEEDED jobId never runs again)
+ * @param keys           LUKS keys by reference (a file under the engine's secrets dir), never the key itself;
+ *                       read just before the job runs ({@link KeySource})
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Job(String jobId, String type, List<Disk> disks, Output output, ObjectNode options,
-                  int timeoutSeconds, Map<String, String> labels, boolean debug, boolean rerun) {
+                  int timeoutSeconds, Map<String, String> labels, boolean debug, boolean rerun,
+                  @JsonInclude(JsonInclude.Include.NON_EMPTY) List<Key> keys) {
 
-    /** A job that is not a rerun. */
+    public Job {
+        keys = keys == null ? List.of() : List.copyOf(keys);
+    }
+
+    /** A job without keys. */
+    public Job(String jobId, String type, List<Disk> disks, Output output, ObjectNode options,
+               int timeoutSeconds, Map<String, String> labels, boolean debug, boolean rerun) {
+        this(jobId, type, disks, output, options, timeoutSeconds, labels, debug, rerun, List.of());
+    }
+
+    /** A job that is not a rerun, without keys. */
     public Job(String jobId, String type, List<Disk> disks, Output output, ObjectNode options,
                int timeoutSeconds, Map<String, String> labels, boolean debug) {
         this(jobId, type, disks, output, options, timeoutSeconds, labels, debug, false);
+    }
+
+    /** This job with {@code keys} (references) in place of its own. */
+    public Job withKeys(List<Key> keys) {
+        return new Job(jobId, type, disks, output, options, timeoutSeconds, labels, debug, rerun, keys);
+    }
+
+    /**
+     * A LUKS key by reference, as the virt tools' {@code --key ID:file:FILENAME}.
+     *
+     * @param device which containers it opens: a libguestfs device name ({@code /dev/sda2}, {@code /dev/vg/lv}),
+     *               a LUKS UUID, or {@code all}
+     * @param file   the file whose first line is the passphrase: relative to the engine's secrets dir (or an
+     *               absolute path inside it)
+     */
+    public record Key(String device, String file) {
     }
 
     /** One disk: a URI (or path), its format when known, and an optional label. */

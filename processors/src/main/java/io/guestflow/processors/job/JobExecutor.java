@@ -1,11 +1,13 @@
 package io.guestflow.processors.job;
 
 import io.guestflow.pool.ApplianceHandle;
+import io.guestflow.pool.Decryption;
 import io.guestflow.pool.Drive;
 import io.guestflow.pool.ErrorCode;
 import io.guestflow.pool.GuestEventListener;
 import io.guestflow.pool.GuestflowException;
 import io.guestflow.pool.HandlePool;
+import io.guestflow.pool.LuksKey;
 import io.guestflow.pool.Watchdog;
 
 import java.nio.file.Path;
@@ -20,7 +22,10 @@ import java.util.function.Consumer;
  * Runs one attempt of a job on a pool: check the disks against the pool's
  * image policy, claim the output, prepare, lease, launch, run under the
  * deadline, flush (for operations that write), tear down, finish, give the
- * output its mode, let go of the output. The engine
+ * output its mode, let go of the output. A job's LUKS keys are read (from
+ * its {@link KeySource}) after its disks are checked and before any slot is
+ * leased, so every refusal comes before a launch; the containers they open
+ * are opened right after each launch, before the operation runs. The engine
  * (with retries and events) and the local CLI commands both go through here,
  * so a job behaves the same through Kafka and on the command line.
  */
@@ -78,16 +83,19 @@ public final class JobExecutor {
      */
     public static Object execute(HandlePool pool, JobOperation op, Job job, GuestEventListener listener,
                                  Consumer<ApplianceHandle> onLaunched, Attempt attempt) {
-        return execute(pool, op, job, listener, onLaunched, attempt, OutputClaim.DEFAULT_MODE);
+        return execute(pool, op, job, listener, onLaunched, attempt, OutputClaim.DEFAULT_MODE, KeySource.NONE);
     }
 
     /**
      * As {@link #execute(HandlePool, JobOperation, Job, GuestEventListener, Consumer, Attempt)};
-     * a new output gets {@code outputMode} (a replaced one keeps its own).
+     * a new output gets {@code outputMode} (a replaced one keeps its own);
+     * the job's keys come from {@code keySource}.
      */
     public static Object execute(HandlePool pool, JobOperation op, Job job, GuestEventListener listener,
                                  Consumer<ApplianceHandle> onLaunched, Attempt attempt,
-                                 Set<PosixFilePermission> outputMode) {
+                                 Set<PosixFilePermission> outputMode, KeySource keySource) {
+        // keys on a type that takes none (resize, info): refused whatever way the job came
+        JobKeys.checkOperation(op, job);
         if (!op.launches()) {
             // no appliance, no output: the operation (info) vets its disks against the policy itself, and reports
             // what the full check refuses (damage, a backing chain it does not follow) instead of rejecting the job
@@ -95,12 +103,14 @@ public final class JobExecutor {
         }
         // the configured image policy on every disk, before an operation creates anything over it
         checkDisks(pool, job);
+        // read now, before an output or a slot exists, and held only by this call: never kept beyond the job
+        List<LuksKey> keys = keySource.keys(job);
         if (job.output() == null) {
-            return executeClaimed(pool, op, job, listener, onLaunched, attempt);
+            return executeClaimed(pool, op, job, listener, onLaunched, attempt, keys);
         }
         Path output = Path.of(Drive.parseUri(job.output().uri()));
         try (OutputClaim claim = OutputClaim.acquire(job.jobId(), output, job.output().overwrite())) {
-            Object result = executeClaimed(pool, op, job, listener, onLaunched, attempt);
+            Object result = executeClaimed(pool, op, job, listener, onLaunched, attempt, keys);
             claim.finished(outputMode);
             return result;
         }
@@ -115,13 +125,14 @@ public final class JobExecutor {
     }
 
     private static Object executeClaimed(HandlePool pool, JobOperation op, Job job, GuestEventListener listener,
-                                         Consumer<ApplianceHandle> onLaunched, Attempt attempt) {
+                                         Consumer<ApplianceHandle> onLaunched, Attempt attempt,
+                                         List<LuksKey> keys) {
         JobExecution execution = prepare(op, job);
         while (true) {
             JobExecution next;
             Object output;
             try (JobExecution current = execution) {
-                output = launchAndRun(pool, op, job, current, listener, onLaunched, attempt);
+                output = launchAndRun(pool, op, job, current, listener, onLaunched, attempt, keys);
                 try {
                     next = current.next();
                 } catch (GuestflowException | JobRejectedException e) {
@@ -138,9 +149,10 @@ public final class JobExecutor {
         }
     }
 
-    /** One launch: lease, launch, run under the deadline, flush, tear down, finish. */
+    /** One launch: lease, launch, open the LUKS containers, run under the deadline, flush, tear down, finish. */
     private static Object launchAndRun(HandlePool pool, JobOperation op, Job job, JobExecution execution,
-                                       GuestEventListener listener, Consumer<ApplianceHandle> onLaunched, Attempt attempt) {
+                                       GuestEventListener listener, Consumer<ApplianceHandle> onLaunched, Attempt attempt,
+                                       List<LuksKey> keys) {
         try {
             Object output;
             try (HandlePool.Lease lease = pool.lease(job.jobId())) {
@@ -155,6 +167,8 @@ public final class JobExecutor {
                 attempt.runStartNanos = System.nanoTime();
                 attempt.runStarted = true;
                 try (Watchdog.Deadline ignored = pool.watchdog().arm(h, Duration.ofSeconds(job.timeoutSeconds()))) {
+                    // every launch (a pipeline has several) sees the guest decrypted, under the job's deadline
+                    Decryption.open(h, keys);
                     output = execution.run(h);
                     if (!op.readOnly()) {
                         h.shutdown(); // a write that did not reach the disk is a failure, inside the deadline

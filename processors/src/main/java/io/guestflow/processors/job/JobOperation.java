@@ -35,6 +35,15 @@ public interface JobOperation {
         throw new UnsupportedOperationException(type() + " needs an appliance");
     }
 
+    /**
+     * Why a job of this type takes no LUKS keys ({@link Job#keys()}), or null
+     * when it takes them: the executor opens the containers they unlock right
+     * after each launch, before {@link #run}. The default takes them.
+     */
+    default String refusesKeys() {
+        return null;
+    }
+
     /** Runs the operation; the returned value is serialised as the result's {@code output}. */
     Object run(ApplianceHandle handle, Job job) throws Exception;
 

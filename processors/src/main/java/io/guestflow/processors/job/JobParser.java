@@ -134,6 +134,8 @@ public final class JobParser {
             throw new JobRejectedException(jobId, "pipeline".equals(root.path("type").asText())
                     ? "a pipeline's steps go in options.steps" : "steps are only for pipeline jobs");
         }
+        // a key given inline is refused in words that say how keys are given, and its value is never repeated
+        JobKeys.refuseInline(jobId, root);
         List<JobSchema.Violation> violations = JobSchema.check(root);
         // inside options the operation speaks first, in its own words (below)
         violations.stream().filter(v -> !v.inOptions()).findFirst().ifPresent(v -> {
@@ -141,7 +143,9 @@ public final class JobParser {
         });
         String type = type(jobId, root);
         Job job = new Job(jobId, type, disks(root), output(jobId, root), options(root), timeout(jobId, root),
-                labels(root), debug(jobId, root), root.path("rerun").asBoolean(false));
+                labels(root), debug(jobId, root), root.path("rerun").asBoolean(false), JobKeys.parse(jobId, root));
+        // keys on a job type that takes none (resize, info): REJECTED with why
+        JobKeys.checkOperation(registry.get(type), job);
         // each operation checks its own options (names and types) before anything runs
         registry.get(type).validate(job);
         // what an operation let through inside its options, the schema still refuses: it is the contract

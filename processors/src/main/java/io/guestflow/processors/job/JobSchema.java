@@ -27,7 +27,7 @@ final class JobSchema {
 
     /** The job's fields in the order rejections name them (unknown fields come first). */
     private static final List<String> FIELD_ORDER =
-            List.of("jobId", "type", "disks", "output", "options", "timeoutSeconds", "labels", "debug", "rerun");
+            List.of("jobId", "type", "disks", "output", "options", "timeoutSeconds", "labels", "debug", "rerun", "keys");
 
     /** What a field must be, by its place (array indices as []): the words of the rejection. */
     private static final Map<String, String> MUST_BE = Map.ofEntries(
@@ -42,7 +42,11 @@ final class JobSchema {
             Map.entry("options", "must be an object"),
             Map.entry("labels", "must be an object of strings"),
             Map.entry("debug", "must be true or false"),
-            Map.entry("rerun", "must be true or false"));
+            Map.entry("rerun", "must be true or false"),
+            Map.entry("keys", "must be an array of at most " + JobKeys.MAX_KEYS + " {device, file}"),
+            Map.entry("keys[].device", "must be a device selector (/dev/sda2, /dev/VG/LV, a LUKS UUID, or all)"),
+            Map.entry("keys[].file", "must be a path of 1-" + JobKeys.MAX_FILE_NAME + " characters under"
+                    + " guestflow.engine.secrets-dir"));
 
     private static final JsonSchema SCHEMA = load();
 

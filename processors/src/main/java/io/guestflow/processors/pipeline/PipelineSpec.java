@@ -66,7 +66,12 @@ record PipelineSpec(List<Step> steps, LaunchPlan plan, List<Path> intermediates)
             }
             JobOperation op = registry.get(type);
             ObjectNode options = s.has("options") ? (ObjectNode) s.get("options") : JsonNodeFactory.instance.objectNode();
-            Job b = new Job(id, type, job.disks(), null, options, job.timeoutSeconds(), job.labels(), job.debug());
+            if (!job.keys().isEmpty() && op.refusesKeys() != null) {
+                // the pipeline's keys open the containers on every launch: a step that cannot take them refuses them
+                throw new JobRejectedException(id, "steps[" + i + "] (" + type + "): keys: " + op.refusesKeys());
+            }
+            Job b = new Job(id, type, job.disks(), null, options, job.timeoutSeconds(), job.labels(), job.debug(),
+                    false, job.keys());
             ops.add(op);
             bare.add(b);
             String name = "steps[" + i + "] (" + type + ")";
@@ -105,7 +110,7 @@ record PipelineSpec(List<Step> steps, LaunchPlan plan, List<Path> intermediates)
                 }
             }
             Job stepJob = new Job(b.jobId(), b.type(), current, output, b.options(), b.timeoutSeconds(), b.labels(),
-                    b.debug());
+                    b.debug(), false, b.keys());
             JobOperation op = ops.get(i);
             String name = "steps[" + i + "] (" + b.type() + ")";
             inStep(id, name, () -> {

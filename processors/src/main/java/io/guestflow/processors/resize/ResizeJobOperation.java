@@ -59,6 +59,14 @@ public final class ResizeJobOperation implements JobOperation {
         return false; // it writes its output image; the input is attached read-only all the same
     }
 
+    /** virt-resize is this operation's reference, and it opens no LUKS container. */
+    @Override
+    public String refusesKeys() {
+        return "resize takes no keys: virt-resize (1.48, this operation's reference) has no --key and copies an"
+                + " encrypted partition as it is, without opening it; resize the disk without keys (LUKS containers"
+                + " are copied and can be grown in the guest), or open the guest with inspect/sysprep/sparsify";
+    }
+
     @Override
     public void validate(Job job) {
         ResizeOptions o = options(job);
