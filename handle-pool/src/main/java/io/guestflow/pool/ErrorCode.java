@@ -39,6 +39,11 @@ public enum ErrorCode {
     APPLIANCE_CRASHED(true),
     /** A libguestfs call failed for a reason of the guest or the operation. */
     OPERATION_FAILED(false),
+    /**
+     * A LUKS container that a job's key applies to did not open with any of them: a wrong passphrase. The
+     * message names the device, never a key; running the job again cannot help.
+     */
+    WRONG_KEY(false),
     /** No handle became free within the lease timeout. */
     POOL_EXHAUSTED(true),
     /** The pool is shutting down and leases no more handles. */

@@ -9,7 +9,10 @@ public final class ExitCodes {
     public static final int FAILED = 1;
     /** Wrong command-line usage. */
     public static final int USAGE = 2;
-    /** A disk was rejected before launch: missing, unreadable, empty, damaged, wrong format, backing file. */
+    /**
+     * A disk was rejected before launch (missing, unreadable, empty, damaged, wrong format, backing file), or a
+     * LUKS key opened nothing (after the launch).
+     */
     public static final int BAD_INPUT = 3;
     /** The job's deadline passed and its appliance was killed. */
     public static final int TIMEOUT = 4;
@@ -24,7 +27,7 @@ public final class ExitCodes {
     public static int of(ErrorCode code) {
         return switch (code) {
             case INVALID_DRIVE, DISK_NOT_FOUND, DISK_UNREADABLE, DISK_EMPTY, DISK_CORRUPT, FORMAT_MISMATCH,
-                 BACKING_FILE_REFUSED, IMAGE_REFUSED, REMOTE_HOST_REFUSED -> BAD_INPUT;
+                 BACKING_FILE_REFUSED, IMAGE_REFUSED, REMOTE_HOST_REFUSED, WRONG_KEY -> BAD_INPUT;
             case TIMEOUT -> TIMEOUT;
             case LAUNCH_FAILED, LAUNCH_TIMEOUT, POOL_EXHAUSTED, POOL_CLOSED -> APPLIANCE;
             case APPLIANCE_CRASHED, OPERATION_FAILED, REMOTE_UNREACHABLE -> FAILED;

@@ -4,9 +4,11 @@ import com.redhat.et.libguestfs.GuestFS;
 import com.redhat.et.libguestfs.LibGuestFSException;
 import com.redhat.et.libguestfs.StatNS;
 import io.guestflow.pool.ApplianceHandle;
+import io.guestflow.pool.Decryption;
 import io.guestflow.pool.Drive;
 import io.guestflow.pool.GuestEventListener;
 import io.guestflow.pool.HandlePool;
+import io.guestflow.pool.LuksKey;
 import io.guestflow.pool.PoolConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -34,31 +36,42 @@ public record GuestTree(String distro, Map<String, String> entries, String pvUui
      * must not collide on LVM names), in one launch, by distro.
      */
     public static Map<String, GuestTree> read(List<Path> images) {
-        Map<String, GuestTree> out = new TreeMap<>();
+        return read(images, List.of());
+    }
+
+    /** The same, on images whose LUKS containers {@code keys} open (as the virt tools' {@code --key}). */
+    public static Map<String, GuestTree> read(List<Path> images, List<LuksKey> keys) {
         try (HandlePool pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1));
              HandlePool.Lease lease = pool.lease("guest-tree")) {
             List<Drive> drives = images.stream().map(p -> new Drive(p.toUri(), null, true, null)).toList();
             ApplianceHandle h = lease.launch(drives, GuestEventListener.NONE);
-            GuestFS g = h.gfs();
-            for (String root : g.inspect_os()) {
-                String distro = g.inspect_get_distro(root);
-                List<Map.Entry<String, String>> mps = new ArrayList<>(g.inspect_get_mountpoints(root).entrySet());
-                mps.sort(Comparator.comparingInt(e -> e.getKey().length()));
-                for (Map.Entry<String, String> mp : mps) {
-                    g.mount_ro(mp.getValue(), mp.getKey());
-                }
-                Map<String, String> entries = entries(g);
-                g.umount_all();
-                String pv = null;
-                String vg = null;
-                if (root.startsWith("/dev/vgdeb/")) {
-                    pv = g.pvuuid(g.pvs()[0]);
-                    vg = g.vguuid("vgdeb");
-                }
-                out.put(distro, new GuestTree(distro, entries, pv, vg));
-            }
+            Decryption.open(h, keys);
+            return read(h.gfs(), h.gfs().inspect_os());
         } catch (LibGuestFSException e) {
             throw new IllegalStateException("cannot read guest trees: " + e.getMessage(), e);
+        }
+    }
+
+    /** The trees of the guests {@code roots} on a launched appliance, by distro; leaves nothing mounted. */
+    public static Map<String, GuestTree> read(GuestFS g, String[] roots) throws LibGuestFSException {
+        Map<String, GuestTree> out = new TreeMap<>();
+        g.umount_all();
+        for (String root : roots) {
+            String distro = g.inspect_get_distro(root);
+            List<Map.Entry<String, String>> mps = new ArrayList<>(g.inspect_get_mountpoints(root).entrySet());
+            mps.sort(Comparator.comparingInt(e -> e.getKey().length()));
+            for (Map.Entry<String, String> mp : mps) {
+                g.mount_ro(mp.getValue(), mp.getKey());
+            }
+            Map<String, String> entries = entries(g);
+            g.umount_all();
+            String pv = null;
+            String vg = null;
+            if (root.startsWith("/dev/vgdeb/")) {
+                pv = g.pvuuid(g.pvs()[0]);
+                vg = g.vguuid("vgdeb");
+            }
+            out.put(distro, new GuestTree(distro, entries, pv, vg));
         }
         return out;
     }

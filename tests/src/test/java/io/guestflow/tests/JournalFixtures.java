@@ -143,7 +143,7 @@ final class JournalFixtures {
      * {@code count} entries of one boot in journal export format, piped to
      * systemd-journal-remote, which writes them as a real journal file.
      */
-    private static void writeJournal(Path file, String bootId, int firstIndex, int count, long seed) throws IOException {
+    static void writeJournal(Path file, String bootId, int firstIndex, int count, long seed) throws IOException {
         Path export = Files.createTempFile(file.getParent(), "export", ".txt");
         Random rnd = new Random(seed);
         String[][] sources = {

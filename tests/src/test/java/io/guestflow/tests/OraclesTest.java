@@ -31,6 +31,11 @@ class OraclesTest {
             assertThat(VirtSparsify.copy(format).allocatedAfter()).as(format).isPositive();
             assertThat(VirtSparsify.inPlace(format).allocatedAfter()).as(format).isPositive();
         }
+        java.nio.file.Path luks = Oracles.of(VirtLuks.FOLDER, VirtLuks.recipe());
+        for (String f : java.util.List.of("inspector.xml", "log.txt", "sysprep.tree", "sparsify-copy.json",
+                "sparsify-in-place.json", "luks.properties")) {
+            assertThat(luks.resolve(f)).as(VirtLuks.FOLDER).isNotEmptyFile();
+        }
         for (VirtResize.Scenario s : VirtResize.Scenario.values()) {
             assertThat(VirtResize.golden(s).facts()).as(s.name()).isNotEmpty();
         }

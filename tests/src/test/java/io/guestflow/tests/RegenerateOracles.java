@@ -55,4 +55,10 @@ class RegenerateOracles {
         Oracles.write(VirtResize.TOOL, VirtResize.recipe(), VirtTool.version(VirtResize.TOOL),
                 VirtResize.regenerate(Files.createDirectories(work.resolve("resize"))));
     }
+
+    @Test
+    void virtToolsLuks() throws Exception {
+        Oracles.write(VirtLuks.FOLDER, VirtLuks.recipe(), VirtTool.version("virt-inspector"),
+                VirtLuks.regenerate(Files.createDirectories(work.resolve("luks"))));
+    }
 }

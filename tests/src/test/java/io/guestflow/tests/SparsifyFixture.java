@@ -252,7 +252,8 @@ final class SparsifyFixture {
         return out;
     }
 
-    private static Path randomFile(Path p, long size, long seed) throws IOException {
+    /** {@code size} bytes of seeded random data in {@code p}: the same file for the same seed. */
+    static Path randomFile(Path p, long size, long seed) throws IOException {
         Random r = new Random(seed);
         byte[] buf = new byte[1 << 20];
         try (OutputStream out = Files.newOutputStream(p)) {

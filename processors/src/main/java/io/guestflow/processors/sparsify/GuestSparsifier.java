@@ -5,6 +5,7 @@ import com.redhat.et.libguestfs.LV;
 import com.redhat.et.libguestfs.LibGuestFSException;
 import com.redhat.et.libguestfs.StatVFS;
 import com.redhat.et.libguestfs.XFSInfo;
+import io.guestflow.pool.Decryption;
 import io.guestflow.pool.ErrorCode;
 import io.guestflow.pool.GuestflowException;
 import io.guestflow.processors.job.ByteRanges;
@@ -131,21 +132,37 @@ final class GuestSparsifier {
             }
             zeroDevices.add(fs);
         }
+        Set<String> opened = new HashSet<>();
         for (Map.Entry<String, String> e : encrypted.entrySet()) {
-            if (!ignoredDevices.contains(e.getKey())) {
-                throw refuse(e.getKey() + " is encrypted (" + e.getValue() + "); sparsify takes no keys and cannot see"
-                        + " its free space. Add it to 'ignore' to sparsify the rest of the disk");
+            if (ignoredDevices.contains(e.getKey())) {
+                continue;
             }
+            if (!"crypto_LUKS".equals(e.getValue()) || !Decryption.isOpen(g, e.getKey(), g.luks_uuid(e.getKey()))) {
+                throw refuse(e.getKey() + " is encrypted (" + e.getValue() + ") and no key of the job opens it, so its"
+                        + " free space is invisible. Give its key (job 'keys') or add it to 'ignore' to sparsify the"
+                        + " rest of the disk");
+            }
+            opened.add(e.getKey());
         }
         Set<String> readOnlyLvs = readOnlyLvs();
+        // what opened containers hold: filesystems on their mappings, volume groups whose PVs are all mappings
+        Set<String> plainDevices = opened.isEmpty() ? Set.of() : plainBlockDevices();
+        Set<String> encryptedVgs = opened.isEmpty() ? Set.of() : encryptedVolumeGroups(vgs, plainDevices);
 
         List<Filesystem> fsReport = new ArrayList<>();
-        encrypted.forEach((dev, type) -> fsReport.add(new Filesystem(dev, type, Action.IGNORED, null, null, "encrypted")));
+        encrypted.forEach((dev, type) -> fsReport.add(opened.contains(dev)
+                ? new Filesystem(dev, type, Action.ENCRYPTED, null, null, "LUKS container opened with a key: what it"
+                        + " holds is encrypted on the disk, so its free space cannot be given back")
+                : new Filesystem(dev, type, Action.IGNORED, null, null, "encrypted")));
         for (Map.Entry<String, String> e : filesystems.entrySet()) {
             String fs = e.getKey();
             String type = e.getValue();
+            String container = opened.isEmpty() ? null : insideContainer(fs, plainDevices, encryptedVgs);
             if (ignoredDevices.contains(fs)) {
                 fsReport.add(new Filesystem(fs, type, Action.IGNORED, null, null, null));
+            } else if (container != null) {
+                fsReport.add(new Filesystem(fs, type, Action.ENCRYPTED, null, null, "inside " + container
+                        + ": written back encrypted, so freeing its blocks gives nothing back"));
             } else if (readOnlyLvs.contains(fs)) {
                 fsReport.add(new Filesystem(fs, type, Action.SKIPPED_READ_ONLY, null, null, "read-only logical volume"));
             } else {
@@ -157,9 +174,64 @@ final class GuestSparsifier {
         }
         List<VolumeGroup> vgReport = new ArrayList<>();
         for (String vg : vgs) {
-            vgReport.add(ignoredVgs.contains(vg) ? new VolumeGroup(vg, "ignored", null, null) : volumeGroup(vg));
+            vgReport.add(ignoredVgs.contains(vg) ? new VolumeGroup(vg, "ignored", null, null)
+                    : encryptedVgs.contains(vg) ? new VolumeGroup(vg, "encrypted", null, null) : volumeGroup(vg));
         }
         return new SparsifyReport(options.inPlace() ? "in-place" : "copy", null, null, null, fsReport, vgReport);
+    }
+
+    /** Whole disks, partitions, md devices and LVs: every block device that is not a decrypted mapping. */
+    private Set<String> plainBlockDevices() throws LibGuestFSException {
+        Set<String> out = new HashSet<>();
+        for (String[] list : new String[][] {g.list_devices(), g.list_partitions(), g.list_md_devices(), g.lvs()}) {
+            for (String dev : list) {
+                out.add(g.canonical_device_name(dev));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Volume groups whose every PV is a decrypted mapping (LVM on LUKS): their free extents and LVs are encrypted
+     * on the disk. In place a discard does not even pass dm-crypt (libguestfs opens containers without
+     * {@code allow_discards}); in copy mode zeroes written through it are ciphertext, which makes nothing smaller.
+     */
+    private Set<String> encryptedVolumeGroups(Set<String> vgs, Set<String> plainDevices) throws LibGuestFSException {
+        Map<String, String> pvByUuid = new HashMap<>();
+        for (String pv : g.pvs()) {
+            pvByUuid.put(g.pvuuid(pv).replace("-", ""), g.canonical_device_name(pv));
+        }
+        Set<String> out = new HashSet<>();
+        for (String vg : vgs) {
+            String[] pvs = g.vgpvuuids(vg);
+            boolean allMapped = pvs.length > 0;
+            for (String uuid : pvs) {
+                String pv = pvByUuid.get(uuid.replace("-", ""));
+                allMapped &= pv != null && !plainDevices.contains(pv);
+            }
+            if (allMapped) {
+                out.add(vg);
+            }
+        }
+        return out;
+    }
+
+    /** The opened container (mapping or encrypted VG) filesystem {@code fs} lives in, or null. */
+    private String insideContainer(String fs, Set<String> plainDevices, Set<String> encryptedVgs) throws LibGuestFSException {
+        if (!fs.startsWith("/dev/")) {
+            return null; // btrfsvol:... subvolumes: their device is listed on its own
+        }
+        String canonical = g.canonical_device_name(fs);
+        if (!plainDevices.contains(canonical)) {
+            return "decrypted mapping " + fs;
+        }
+        if (fs.startsWith("/dev/") && fs.indexOf('/', 5) > 0) {
+            String vg = fs.substring(5, fs.indexOf('/', 5));
+            if (encryptedVgs.contains(vg)) {
+                return "volume group " + vg + ", whose physical volumes are decrypted LUKS mappings";
+            }
+        }
+        return null;
     }
 
     /** Partitions, whole disks and LVs that are LUKS or BitLocker containers. */

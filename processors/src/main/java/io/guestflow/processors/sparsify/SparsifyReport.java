@@ -48,7 +48,12 @@ public record SparsifyReport(String mode, Image input, Image output, Long reclai
         /** in place: the filesystem does not support trim; its free space is left as it is */
         TRIM_UNSUPPORTED,
         /** in place: the image holds nothing of this area that a discard would give back; left untouched */
-        ALREADY_SPARSE
+        ALREADY_SPARSE,
+        /**
+         * a LUKS container opened with a job's key, or what it holds: encrypted on the disk, so nothing in it can
+         * be given back (virt-sparsify(1): "encrypted disks themselves cannot be sparsified"); untouched
+         */
+        ENCRYPTED
     }
 
     /**
