@@ -44,6 +44,7 @@ import org.slf4j.LoggerFactory;
 public final class Decryption {
     private static final Logger LOG = LoggerFactory.getLogger(Decryption.class);
     private static final String LUKS = "crypto_LUKS";
+    private static final java.util.regex.Pattern UUID_SHAPE = java.util.regex.Pattern.compile("[0-9A-Fa-f-]{1,64}");
 
     private Decryption() {
     }
@@ -136,11 +137,14 @@ public final class Decryption {
     }
 
     /**
-     * The virt tools' map name: {@code luks-<LUKS UUID>}, or (no UUID) {@code luks} followed by the letters and
-     * digits of the device name, e.g. {@code /dev/sda2 -> lukssda2}.
+     * The virt tools' map name: {@code luks-<LUKS UUID>}, or (no UUID, or one that is not hex digits and
+     * dashes) {@code luks} followed by the letters and digits of the device name, e.g.
+     * {@code /dev/sda2 -> lukssda2}.
      */
     public static String mapName(String device, String uuid) {
-        if (uuid != null && !uuid.isBlank()) {
+        // the UUID is the guest's text: only a UUID-shaped one names a device node, anything else (slashes,
+        // spaces, a header crafted to name another mapping) falls back to the device's name
+        if (uuid != null && UUID_SHAPE.matcher(uuid.strip()).matches()) {
             return "luks-" + uuid.strip();
         }
         String d = device.startsWith("/dev/") ? device.substring(5) : device;

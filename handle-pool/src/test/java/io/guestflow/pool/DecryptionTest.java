@@ -17,6 +17,14 @@ class DecryptionTest {
     }
 
     @Test
+    void aHostileUuidNeverNamesTheMapping() {
+        // a LUKS1 header holds 40 bytes of UUID text, whatever the guest put there
+        assertThat(Decryption.mapName("/dev/sda2", "../control")).isEqualTo("lukssda2");
+        assertThat(Decryption.mapName("/dev/sda2", "x y")).isEqualTo("lukssda2");
+        assertThat(Decryption.mapName("/dev/sda2", "23AB52D2-b5a4")).isEqualTo("luks-23AB52D2-b5a4");
+    }
+
+    @Test
     void messagesLoseEveryPassphraseAndKeepOneLine() {
         List<LuksKey> keys = List.of(new LuksKey("all", "s3cret"), new LuksKey("/dev/sda2", "other"));
         assertThat(Decryption.masked("cryptsetup: s3cret and other rejected\nsecond line", keys))
