@@ -88,11 +88,17 @@ class RemoteWritesTest {
                 + "\"format\":\"raw\"}],\"output\":{\"uri\":\"/out/d.qcow2\"}}")).isNull();
     }
 
-    @Test
-    void anOverlayOverAnNbdExportWritesTheServerOnlyWhenCommitted() throws Exception {
+    /** A 16 MiB raw disk whose first 4 MiB hold the byte 0xab, the export both tests serve. */
+    private Path patternedDisk() throws Exception {
         Path disk = dir.resolve("disk.img");
         DiskOverlays.qemu("qemu-img", null, "create", "-q", "-f", "raw", disk.toString(), "16M");
         DiskOverlays.qemu("qemu-io", null, "-f", "raw", "-c", "write -P 0xab 0 4M", disk.toString());
+        return disk;
+    }
+
+    @Test
+    void anOverlayOverAnNbdExportWritesTheServerOnlyWhenCommitted() throws Exception {
+        Path disk = patternedDisk();
         byte[] original = Files.readAllBytes(disk);
         Drive remote = serve(disk).withReadOnly(false);
 
@@ -124,9 +130,7 @@ class RemoteWritesTest {
 
     @Test
     void copyModeSparsifyReadsTheRemoteDiskThroughItsOverlayIntoALocalOutput() throws Exception {
-        Path disk = dir.resolve("disk.img");
-        DiskOverlays.qemu("qemu-img", null, "create", "-q", "-f", "raw", disk.toString(), "16M");
-        DiskOverlays.qemu("qemu-io", null, "-f", "raw", "-c", "write -P 0xab 0 4M", disk.toString());
+        Path disk = patternedDisk();
         byte[] original = Files.readAllBytes(disk);
         Drive remote = serve(disk);
         Path output = dir.resolve("out.img"); // raw, like the input
