@@ -318,8 +318,16 @@ public final class ResizeOperation {
 
     private List<String> growContent(GuestFS g, ResizePlan plan) throws LibGuestFSException {
         List<String> grown = new ArrayList<>();
+        // as virt-resize: an LV is grown only together with content it can grow; one whose content it cannot grow
+        // (a LUKS container without its key, unknown content) keeps its size although the plan lists it
         boolean any = plan.target().stream().anyMatch(t -> t.expandMethod() != null)
-                || options.expandContent() && !plan.lvExpansions().isEmpty();
+                || plan.lvExpansions().stream().anyMatch(lv -> lv.expandMethod() != null);
+        for (ResizePlan.LvExpansion lv : plan.lvExpansions()) {
+            if (options.expandContent() && lv.expandMethod() == null) {
+                grown.add(lv.device() + ": LV left at its size: its " + lv.content().describe()
+                        + " cannot be grown (virt-resize leaves such an LV as it is)");
+            }
+        }
         if (!any) {
             return grown;
         }
@@ -330,15 +338,13 @@ public final class ResizeOperation {
                 grown.add("partition " + t.number() + " (" + t.source() + " of the input): " + t.content().describe() + " grown with " + t.expandMethod().label());
             }
         }
-        if (options.expandContent() && !plan.lvExpansions().isEmpty()) {
+        if (plan.lvExpansions().stream().anyMatch(lv -> lv.expandMethod() != null)) {
             g.vg_activate_all(true); // the filter change leaves the copy's LVs without device nodes
             for (ResizePlan.LvExpansion lv : plan.lvExpansions()) {
-                g.lvresize_free(lv.device(), 100);
                 if (lv.expandMethod() != null) {
+                    g.lvresize_free(lv.device(), 100);
                     grow(g, lv.device(), lv.expandMethod());
                     grown.add(lv.device() + ": LV grown to fill its VG, " + lv.content().describe() + " grown with " + lv.expandMethod().label());
-                } else {
-                    grown.add(lv.device() + ": LV grown to fill its VG (" + lv.content().describe() + " left as is)");
                 }
             }
         }

@@ -92,6 +92,43 @@ class ResizePlannerTest {
         assertThat(q.target().get(0).copyBytes()).isZero();
     }
 
+    /**
+     * The LUKS fixture of the tests as resize sees it without keys: /boot, a LUKS partition (LVM on LUKS) whose
+     * content is unknown, and the PV of datavg whose LV secret is a LUKS container (LUKS on LVM).
+     */
+    private static DiskLayout encrypted() {
+        return new DiskLayout("msdos", 512, 512 * MIB, null, List.of(
+                new Part("/dev/sda1", 1, 1048576, 67108863, 66060288, true, 0x83, null, null, null, null,
+                        Content.filesystem("ext4", 56398848)),
+                new Part("/dev/sda2", 2, 67108864, 314572799, 247463936, false, 0x83, null, null, null, null,
+                        Content.UNKNOWN),
+                new Part("/dev/sda3", 3, 314572800, 535822847, 221250048, false, 0x8e, null, null, null, null,
+                        Content.physicalVolume(220200960))),
+                List.of(new DiskLayout.LogicalVolume("/dev/datavg/secret", Content.UNKNOWN)));
+    }
+
+    @Test
+    void anEncryptedGuestWithoutKeysIsPlannedAsVirtResizePlansIt() throws Exception {
+        // virt-resize 1.48 --expand /dev/sda2 --resize /dev/sda3=+64M --lv-expand /dev/datavg/secret, +256M
+        // (golden oracles/virt-resize-luks/luks-expand.json, compared end to end by LuksTest)
+        ResizePlan p = plan(encrypted(), "{\"expand\":\"/dev/sda2\",\"resize\":[\"/dev/sda3=+64M\"],"
+                + "\"lvExpand\":[\"/dev/datavg/secret\"]}", 768 * MIB);
+        assertThat(p.target()).extracting(t -> t.number() + ":" + t.operation() + ":" + t.startSector() + "-"
+                + t.endSector() + ":" + t.expandMethod())
+                .containsExactly("1:COPY:2048-131071:null", "2:RESIZE:131072-1007103:null",
+                        "3:RESIZE:1007104-1570431:PVRESIZE");
+        // the container is copied, not grown inside; the LV that is a container has nothing to grow it with
+        assertThat(p.lvExpansions()).singleElement().satisfies(lv -> {
+            assertThat(lv.device()).isEqualTo("/dev/datavg/secret");
+            assertThat(lv.expandMethod()).isNull();
+        });
+        // refused as virt-resize refuses: shrinking unknown content, an LV hidden inside a closed container
+        assertThatThrownBy(() -> plan(encrypted(), "{\"resize\":[\"/dev/sda2=-10M\"]}", 512 * MIB))
+                .hasMessageContaining("/dev/sda2: has unknown content which might be damaged by shrinking it");
+        assertThatThrownBy(() -> plan(encrypted(), "{\"expand\":\"/dev/sda2\",\"lvExpand\":\"/dev/cryptvg/root\"}",
+                768 * MIB)).hasMessageContaining("/dev/cryptvg/root: logical volume not found in the source disk");
+    }
+
     @Test
     void impossiblePlansAreRefusedWithTheReason() {
         assertThatThrownBy(() -> plan(bootroot(), "{\"expand\":\"/dev/sda2\"}", 128 * MIB))
