@@ -39,6 +39,28 @@ final class Images {
         }
     }
 
+    /** SHA-256 (hex) of {@code length} bytes of {@code file} from {@code offset}. */
+    static String sha256(Path file, long offset, long length) {
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(file.toFile(), "r")) {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 20];
+            f.seek(offset);
+            for (long left = length; left > 0; ) {
+                int n = f.read(buf, 0, (int) Math.min(buf.length, left));
+                if (n < 0) {
+                    break;
+                }
+                md.update(buf, 0, n);
+                left -= n;
+            }
+            return java.util.HexFormat.of().formatHex(md.digest());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** A copy that keeps the source's holes, so allocation comparisons start equal. */
     static Path sparseCopy(Path from, Path to) {
         VirtTool.run(Duration.ofMinutes(5), "cp", "--sparse=always", from.toString(), to.toString()).orFail("cp");

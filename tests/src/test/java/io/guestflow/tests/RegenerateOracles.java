@@ -61,4 +61,10 @@ class RegenerateOracles {
         Oracles.write(VirtLuks.FOLDER, VirtLuks.recipe(), VirtTool.version("virt-inspector"),
                 VirtLuks.regenerate(Files.createDirectories(work.resolve("luks"))));
     }
+
+    @Test
+    void virtResizeLuks() throws Exception {
+        Oracles.write(VirtResizeLuks.FOLDER, VirtResizeLuks.recipe(), VirtTool.version(VirtResize.TOOL),
+                VirtResizeLuks.regenerate(Files.createDirectories(work.resolve("resize-luks"))));
+    }
 }

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.guestflow.cli.GuestflowCli;
 import io.guestflow.pool.FileTrees;
 import io.guestflow.pool.GuestEventListener;
@@ -213,27 +212,12 @@ class ResizeDifferentialTest {
 
     // ---------------------------------------------------------------- running both tools
 
-    /** Our options for a scenario: the same as virt-resize's arguments, as a job's JSON options. */
-    private static ObjectNode options(Scenario s) {
-        ObjectNode o = JSON.createObjectNode().put("size", s.size);
-        for (int i = 0; i < s.args.size(); i += 2) {
-            String v = s.args.get(i + 1);
-            switch (s.args.get(i)) {
-                case "--expand" -> o.put("expand", v);
-                case "--resize" -> o.withArray("resize").add(v);
-                case "--lv-expand" -> o.withArray("lvExpand").add(v);
-                default -> throw new IllegalArgumentException(s.args.get(i));
-            }
-        }
-        return o;
-    }
-
     /** Through the job framework, as the engine runs it. */
     private ResizeReport viaExecutor(Scenario s, Path out) {
         ResizeJobOperation op = new ResizeJobOperation();
         Job job = new Job("resize-" + s.name().toLowerCase(), "resize",
                 List.of(new Job.Disk(ResizeFixtures.image(s.disk).toString(), "qcow2", null)),
-                new Job.Output(out.toString(), "qcow2"), options(s), 3600, Map.of(), false);
+                new Job.Output(out.toString(), "qcow2"), VirtResize.options(s.size, s.args), 3600, Map.of(), false);
         op.validate(job);
         try (HandlePool pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1))) {
             return (ResizeReport) JobExecutor.execute(pool, op, job, GuestEventListener.NONE, h -> { }, new JobExecutor.Attempt());

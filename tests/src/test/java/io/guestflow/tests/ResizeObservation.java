@@ -82,7 +82,7 @@ final class ResizeObservation {
         }
     }
 
-    private static Disk disk(GuestFS g, String disk) throws LibGuestFSException {
+    static Disk disk(GuestFS g, String disk) throws LibGuestFSException {
         // this disk's VG only: outputs are copies of inputs, with the same VG names and UUIDs
         g.lvm_set_filter(new String[]{disk});
         g.vg_activate_all(true);
@@ -161,7 +161,7 @@ final class ResizeObservation {
     }
 
     /** "sha256 path" lines of every file under the mounted root, sorted. */
-    private static String checksums(GuestFS g) throws LibGuestFSException {
+    static String checksums(GuestFS g) throws LibGuestFSException {
         try {
             Path f = Files.createTempFile("resize-sums", ".txt");
             try {

@@ -2,6 +2,7 @@ package io.guestflow.tests;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.guestflow.tests.ResizeFixtures.Disk;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -132,6 +133,21 @@ final class VirtResize {
         files.put("inspection.json", JSON.writeValueAsString(new Inspection(seen.mbrInputInspection(),
                 seen.mbrOutputInspection())) + "\n");
         return files;
+    }
+
+    /** A resize job's options for virt-resize's {@code size} and arguments (the same ones, as JSON). */
+    static ObjectNode options(String size, List<String> args) {
+        ObjectNode o = JSON.createObjectNode().put("size", size);
+        for (int i = 0; i < args.size(); i += 2) {
+            String v = args.get(i + 1);
+            switch (args.get(i)) {
+                case "--expand" -> o.put("expand", v);
+                case "--resize" -> o.withArray("resize").add(v);
+                case "--lv-expand" -> o.withArray("lvExpand").add(v);
+                default -> throw new IllegalArgumentException(args.get(i));
+            }
+        }
+        return o;
     }
 
     /** The output disk size virt-resize is given: the input's virtual size changed as {@code relative} says. */
