@@ -8,7 +8,6 @@ import io.guestflow.pool.FileTrees;
 import io.guestflow.processors.inspect.InspectionReport;
 import io.guestflow.processors.inspect.InspectionXml;
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,8 +43,15 @@ import org.junit.jupiter.api.TestInstance;
  * both, in that order) and {@code debug: true}; a pipeline sysprep + in-place
  * sparsify with the partition's key only (by LUKS UUID), so the encrypted LV
  * stays closed and sparsify ignores it. One more launch reads the sealed
- * tree. No passphrase appears in any record of any topic. With the fixture's
- * build (once per machine): five launches cold, four warm.
+ * tree. No passphrase appears in any record of any topic.
+ *
+ * <p>A fourth job resizes the encrypted guest without keys, as
+ * {@link VirtResizeLuks} ran virt-resize on it (grow the disk, expand the LUKS
+ * partition, grow the partition of the PV holding the LUKS LV and ask for that
+ * LV): the same table, facts, first-MiB changes and bytes copied as they are;
+ * one more launch observes it and opens its containers with the keys to see
+ * every file survive. With the fixture's build (once per machine): seven
+ * launches cold, six warm.
  */
 @Tag("appliance")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -61,6 +67,9 @@ class LuksTest {
     private Path readOnly;
     private Path sealed;
     private Path copyOut;
+    private Path resizeInput;
+    private Path resized;
+    private VirtResizeLuks.Seen resizeSeen;
     private String readOnlySha;
     private long sealedBefore;
     private List<ProcessHandle> qemuBefore;
@@ -87,6 +96,8 @@ class LuksTest {
         Files.writeString(secrets.resolve("wrong.key"), WRONG + "\n");
         readOnly = Images.sparseCopy(fixture.image(), images.resolve("luks-a.qcow2"));
         sealed = Images.sparseCopy(fixture.image(), images.resolve("luks-b.qcow2"));
+        // its own copy: the wrong-key sysprep attaches luks-a writable while the resize may read it
+        resizeInput = Images.sparseCopy(fixture.image(), images.resolve("luks-c.qcow2"));
         readOnlySha = Fixtures.sha256(readOnly);
         sealedBefore = Images.allocated(sealed);
         try (TestEngine engine = TestEngine.start(images, work, Map.of("guestflow.engine.secrets-dir",
@@ -105,6 +116,11 @@ class LuksTest {
                     + keys(fixture.rootLuksUuid(), "root.key")
                     + ",\"options\":{\"steps\":[{\"type\":\"sysprep\",\"options\":{\"operations\":[\"defaults\",\"-lvm-uuids\"]}},"
                     + "{\"type\":\"sparsify\",\"options\":{\"inPlace\":true,\"ignore\":[\"" + LuksFixture.DATA_LV + "\"]}}]}"));
+            // no keys: virt-resize has none, and copies both containers as they are
+            resized = work.resolve("out/luks-resized.qcow2");
+            jobs.put("luks-resize", job("luks-resize", "resize", resizeInput, ",\"output\":{\"uri\":\"" + resized.toUri()
+                    + "\",\"format\":\"qcow2\"},\"options\":"
+                    + VirtResize.options(VirtResizeLuks.SIZE, VirtResizeLuks.ARGS)));
             engine.submitAll(jobs);
             results = engine.awaitResults(jobs.keySet(), Duration.ofMinutes(30));
             engine.poll();
@@ -127,8 +143,13 @@ class LuksTest {
             }
             launches = engine.engine().pool().metrics().launches();
         }
-        System.out.printf("LuksTest: 3 jobs through the engine in %.1f s, %d launches%n", (System.nanoTime() - t0) / 1e9,
+        System.out.printf("LuksTest: 4 jobs through the engine in %.1f s, %d launches%n", (System.nanoTime() - t0) / 1e9,
                 launches);
+        if (results.get("luks-resize").path("status").asText().equals("SUCCEEDED")) {
+            long t1 = System.nanoTime();
+            resizeSeen = VirtResizeLuks.observe(resizeInput, resized);
+            System.out.printf("LuksTest: resized guest observed and opened in %.1f s%n", (System.nanoTime() - t1) / 1e9);
+        }
     }
 
     private static String LuksKeyAll() {
@@ -154,7 +175,7 @@ class LuksTest {
         assertThat(events.get("luks-wrong")).extracting(e -> e.path("type").asText())
                 .noneMatch(t -> t.endsWith("retrying"));
         assertThat(Fixtures.sha256(readOnly)).as("the image a wrong key was given for").isEqualTo(readOnlySha);
-        assertThat(launches).as("one launch per job, none retried").isEqualTo(3);
+        assertThat(launches).as("one launch per job, none retried").isEqualTo(4);
     }
 
     @Test
@@ -246,9 +267,55 @@ class LuksTest {
         Path rawIn = raw(readOnly);
         Path rawOut = raw(copyOut);
         // /dev/sda2 (64-300 MiB): the LUKS partition, ciphertext, byte for byte as it was
-        assertThat(sha(rawOut, 64L << 20, 236L << 20)).isEqualTo(sha(rawIn, 64L << 20, 236L << 20));
+        assertThat(Images.sha256(rawOut, 64L << 20, 236L << 20)).isEqualTo(Images.sha256(rawIn, 64L << 20, 236L << 20));
         Files.delete(rawIn);
         Files.delete(rawOut);
+    }
+
+    @Test
+    void resizeWithoutKeysLaysOutAndCopiesTheContainersAsVirtResizeDoes() {
+        JsonNode r = results.get("luks-resize");
+        assertThat(r.path("status").asText()).as(r.toString()).isEqualTo("SUCCEEDED");
+        VirtResizeLuks.Golden theirs = VirtResizeLuks.golden();
+        assertThat(ResizeObservation.byOrigin(resizeSeen.input().facts(), resizeSeen.input().facts()))
+                .as("the fixture, against the one virt-resize was run on").isEqualTo(theirs.inputFacts());
+        assertThat(resizeSeen.output().table()).as("partition table").isEqualTo(theirs.table());
+        assertThat(ResizeObservation.byOrigin(resizeSeen.output().facts(), resizeSeen.input().facts()))
+                .as("what the observer sees on our output, against virt-resize's").isEqualTo(theirs.facts());
+        assertThat(VirtResizeLuks.headChanges(resizeInput, resized)).as("first MiB, changes from the input's")
+                .isEqualTo(theirs.headChanges());
+        assertThat(VirtResizeLuks.copiedAsIs(resizeInput, resized, resizeSeen)).as("partitions whose bytes are the input's")
+                .isEqualTo(theirs.copiedAsIs());
+        // the facts are real ones: the LUKS partition grew and is still a container with the input's UUID, the
+        // PV grew, the LUKS LV kept its size (virt-resize does not grow an LV whose content it cannot grow)
+        assertThat(theirs.facts()).containsEntry("part2.vfs", "crypto_LUKS").containsEntry("part2.uuid", "=input:part2.uuid")
+                .containsEntry("lv:datavg/secret.vfs", "crypto_LUKS")
+                .containsEntry("lv:datavg/secret.size", theirs.inputFacts().get("lv:datavg/secret.size"));
+        assertThat(Long.parseLong(theirs.facts().get("part2.size"))).isGreaterThan(Long.parseLong(theirs.inputFacts().get("part2.size")));
+        assertThat(theirs.copiedAsIs()).containsEntry("part2", true).containsEntry("part3", false);
+        // and our report says what virt-resize's summary says
+        JsonNode plan = r.path("output").path("plan");
+        List<String> ops = new ArrayList<>();
+        plan.path("target").forEach(t -> ops.add(t.path("number").asInt() + ":" + t.path("operation").asText() + ":"
+                + t.path("expandMethod").asText("-")));
+        assertThat(ops).containsExactly("1:COPY:-", "2:RESIZE:-", "3:RESIZE:pvresize");
+        assertThat(theirs.summary()).contains("virt-resize: /dev/sda1: This partition will be left alone.",
+                "Expanding /dev/sda3 using the ‘pvresize’ method").noneMatch(l -> l.startsWith("Expanding /dev/sda2"))
+                .noneMatch(l -> l.startsWith("Expanding " + LuksFixture.DATA_LV));
+        List<String> grown = new ArrayList<>();
+        r.path("output").path("grown").forEach(g -> grown.add(g.asText()));
+        assertThat(grown).hasSize(2).anyMatch(g -> g.contains("pvresize"))
+                .anyMatch(g -> g.startsWith("LV " + LuksFixture.DATA_LV + " left at its size"));
+    }
+
+    @Test
+    void theResizedGuestsContainersOpenWithTheirKeysAndHoldEveryFile() {
+        assertThat(resizeSeen).as("the resize succeeded and was observed").isNotNull();
+        assertThat(resizeSeen.inputFiles().get("/")).contains("/srv/www/index.html").contains("/etc/hostname")
+                .contains("/boot/config-6.1.0-18-amd64");
+        assertThat(resizeSeen.outputFiles()).isEqualTo(resizeSeen.inputFiles());
+        assertThat(resizeSeen.outputFiles().get("containers"))
+                .isEqualTo("root " + fixture.rootLuksUuid() + " data " + fixture.dataLuksUuid());
     }
 
     /** Opened containers, what they hold and the VG inside the partition are ENCRYPTED; /boot and datavg's free space go. */
@@ -300,24 +367,5 @@ class LuksTest {
         VirtTool.run(Duration.ofMinutes(5), "qemu-img", "convert", "-q", "-f", "qcow2", "-O", "raw", qcow2.toString(),
                 to.toString()).orFail("qemu-img convert");
         return to;
-    }
-
-    private static String sha(Path file, long offset, long length) throws IOException {
-        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
-            var md = java.security.MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[1 << 20];
-            f.seek(offset);
-            for (long left = length; left > 0; ) {
-                int n = f.read(buf, 0, (int) Math.min(buf.length, left));
-                if (n < 0) {
-                    break;
-                }
-                md.update(buf, 0, n);
-                left -= n;
-            }
-            return java.util.HexFormat.of().formatHex(md.digest());
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

@@ -324,7 +324,8 @@ public final class ResizeOperation {
                 || plan.lvExpansions().stream().anyMatch(lv -> lv.expandMethod() != null);
         for (ResizePlan.LvExpansion lv : plan.lvExpansions()) {
             if (options.expandContent() && lv.expandMethod() == null) {
-                grown.add(lv.device() + ": LV left at its size: its " + lv.content().describe()
+                // "LV <device> left ...", not "<device>: ...": results are redacted, and "…/secret: X" would lose X
+                grown.add("LV " + lv.device() + " left at its size: its " + lv.content().describe()
                         + " cannot be grown (virt-resize leaves such an LV as it is)");
             }
         }
