@@ -35,22 +35,23 @@ import org.junit.jupiter.api.TestInstance;
  *
  * <ul>
  *   <li>{@code bin/guestflow inspect} (in-process) on the two-disk Ubuntu guest alone;</li>
- *   <li>six inspect jobs produced together through Kafka reach one consumer in
+ *   <li>seven inspect jobs produced together through Kafka reach one consumer in
  *       one poll: a guest without an OS, the multi-boot guest whose fstab says
  *       /dev/sda1 and /dev/sda2, the Debian LVM guest and a byte copy of it
- *       (same VG name, PV and filesystem UUIDs), the two-disk Ubuntu guest,
- *       and a corrupt image. Batching never changes an answer: each guest's
- *       result must equal virt-inspector's for that guest alone, and, for the
- *       two-disk guest whose second disk is renamed in the shared appliance,
+ *       (same VG name, PV and filesystem UUIDs), the two-disk Ubuntu guest
+ *       (plain partitions) and a byte copy of both its disks, and a corrupt
+ *       image. Batching never changes an answer: each guest's result must
+ *       equal virt-inspector's for that guest alone, and, for the two-disk
+ *       guest and its copy, whose disks are renamed in the shared appliance,
  *       the JSON of the same guest inspected alone by the command line. The
- *       Debian LVM guest, sent alone by the batch (its clone shares its
- *       UUIDs), is also checked against the facts we know it holds.</li>
+ *       clones share the launch with their originals (the LVM clone in a second
+ *       LVM-filtered pass). The Debian LVM guest is also checked against the
+ *       facts we know it holds.</li>
  * </ul>
  *
- * <p>Launches: 1 for the command line; 1 shared by the batch, 3 for the
- * guests the batch sends alone (both clones; the multi-boot guest, whose
- * /dev/sda1 would be another guest's disk). The corrupt image is refused
- * before any launch. That a job alone in its poll carries no batch metadata
+ * <p>Launches: 1 for the command line; 1 shared by the batch, 1 for the
+ * multi-boot guest, which the batch sends alone (its /dev/sda1 would be
+ * another guest's disk). The corrupt image is refused before any launch. That a job alone in its poll carries no batch metadata
  * is checked by {@code EngineTest}, whose first job is one.
  */
 @Tag("appliance")
@@ -88,6 +89,8 @@ class InspectDifferentialTest {
             Files.copy(Fixtures.image(i), images.resolve(i.fileName));
         }
         Files.copy(Fixtures.image(Image.DEBIAN_LVM), images.resolve("debian-lvm-clone.qcow2"));
+        Files.copy(Fixtures.image(Image.MULTIDISK_ROOT), images.resolve("multidisk-root-clone.qcow2"));
+        Files.copy(Fixtures.image(Image.MULTIDISK_HOME), images.resolve("multidisk-home-clone.qcow2"));
         byte[] garbage = new byte[1 << 20];
         new Random(9).nextBytes(garbage);
         Files.write(images.resolve("corrupt.qcow2"), garbage);
@@ -103,6 +106,8 @@ class InspectDifferentialTest {
         jobs.put("debian-clone", job("batch-debian-clone", images.resolve("debian-lvm-clone.qcow2")));
         jobs.put("multidisk", job("batch-multidisk", images.resolve(Image.MULTIDISK_ROOT.fileName),
                 images.resolve(Image.MULTIDISK_HOME.fileName)));
+        jobs.put("multidisk-clone", job("batch-multidisk-clone", images.resolve("multidisk-root-clone.qcow2"),
+                images.resolve("multidisk-home-clone.qcow2")));
         jobs.put("corrupt", job("batch-corrupt", images.resolve("corrupt.qcow2")));
 
         long before = engine.engine().pool().metrics().launches();
@@ -144,7 +149,7 @@ class InspectDifferentialTest {
         return JSON.treeToValue(result.path("output"), InspectionReport.class);
     }
 
-    /** The Debian LVM guest, which the batch sent alone (its clone shares its UUIDs). */
+    /** The Debian LVM guest, inspected in an appliance it shared with its clone among others. */
     @Test
     void lvmGuestReportsTheSameFactsAsVirtInspector() throws Exception {
         InspectionReport ours = output(batched.get("debian"));
@@ -210,7 +215,7 @@ class InspectDifferentialTest {
     @Test
     void everyBatchedResultEqualsTheResultOfInspectingThatGuestAlone() throws Exception {
         assertThat(batched.keySet()).containsExactlyInAnyOrder("blank", "multiboot", "debian", "debian-clone",
-                "multidisk", "corrupt");
+                "multidisk", "multidisk-clone", "corrupt");
         Map<String, VirtInspector.Guest> alone = new LinkedHashMap<>();
         alone.put("blank", VirtInspector.Guest.BLANK);
         alone.put("multiboot", VirtInspector.Guest.MULTIBOOT);
@@ -218,14 +223,17 @@ class InspectDifferentialTest {
         // a byte copy of the Debian guest: virt-inspector's answer for it alone is the Debian guest's
         alone.put("debian-clone", VirtInspector.Guest.DEBIAN_LVM);
         alone.put("multidisk", VirtInspector.Guest.MULTIDISK);
+        alone.put("multidisk-clone", VirtInspector.Guest.MULTIDISK);
         for (Map.Entry<String, VirtInspector.Guest> e : alone.entrySet()) {
             assertSameFacts(output(batched.get(e.getKey())), VirtInspector.golden(e.getValue()).report());
         }
         // the JSON a user gets is the same as from the guest inspected alone (the command line's JSON), apart from
-        // timings and batch metadata
-        JsonNode b = batched.get("multidisk");
-        assertThat(b.path("status").asText()).isEqualTo("SUCCEEDED");
-        assertThat(b.path("output")).isEqualTo(JSON.readTree(cliJson));
+        // timings and batch metadata; for its copy too, whose UUIDs and labels the original's disks also carry
+        for (String name : List.of("multidisk", "multidisk-clone")) {
+            JsonNode b = batched.get(name);
+            assertThat(b.path("status").asText()).as(name).isEqualTo("SUCCEEDED");
+            assertThat(b.path("output")).as(name).isEqualTo(JSON.readTree(cliJson));
+        }
         // the answers are real ones, not two empty lists agreeing
         assertThat(batched.get("debian").path("output").path("operatingSystems").get(0).path("hostname").asText())
                 .isEqualTo("web01");
@@ -239,23 +247,18 @@ class InspectDifferentialTest {
     }
 
     @Test
-    void guestsThatCannotShareAreInspectedAloneAndEachResultSaysHowItRan() {
-        // five guests shared the launch (the corrupt image was refused before it)
-        for (String name : List.of("blank", "multidisk")) {
+    void clonesShareTheApplianceAndGuestsThatCannotRunAloneEachResultSaysHowItRan() {
+        // six guests shared the launch (the corrupt image was refused before it), clones included
+        for (String name : List.of("blank", "debian", "debian-clone", "multidisk", "multidisk-clone")) {
             assertThat(batched.get(name).path("batch").path("shared").asBoolean()).as(name).isTrue();
-            assertThat(batched.get(name).path("batch").path("guests").asInt()).as(name).isEqualTo(5);
+            assertThat(batched.get(name).path("batch").path("guests").asInt()).as(name).isEqualTo(6);
         }
-        assertThat(batched.get("debian").path("batch").path("shared").asBoolean()).isFalse();
-        assertThat(batched.get("debian").path("batch").path("ranAloneBecause").asText())
-                .contains("is also on another guest of the batch");
-        assertThat(batched.get("debian-clone").path("batch").path("ranAloneBecause").asText())
-                .contains("is also on another guest of the batch");
         assertThat(batched.get("multiboot").path("batch").path("ranAloneBecause").asText())
                 .contains("fstab names /dev/sda");
         assertThat(batched.get("corrupt").path("batch").path("ranAloneBecause").asText())
                 .startsWith("its disks cannot be attached");
-        // one shared launch, then the two clones and the multi-boot guest alone; none for the corrupt image
-        assertThat(batchLaunches).isEqualTo(4);
+        // one shared launch, then the multi-boot guest alone; none for the clones nor the corrupt image
+        assertThat(batchLaunches).isEqualTo(2);
     }
 
     /** Field by field, so a failure names the fact that differs. */

@@ -57,11 +57,26 @@ public final class InspectOperation {
      */
     public OperatingSystem inspectRoot(GuestFS g, String root, UnaryOperator<String> deviceNames)
             throws LibGuestFSException {
+        return inspectRoot(g, root, UnaryOperator.identity(), deviceNames);
+    }
+
+    /**
+     * As {@link #inspectRoot(GuestFS, String, UnaryOperator)}, where the
+     * devices inspection resolved from the guest's fstab first go through
+     * {@code resolve} (canonical name to canonical name), before anything is
+     * read from them or mounted: a shared appliance uses it to replace another
+     * guest's copy of a filesystem (same UUID or label) by the guest's own.
+     */
+    public OperatingSystem inspectRoot(GuestFS g, String root, UnaryOperator<String> resolve,
+                                       UnaryOperator<String> deviceNames) throws LibGuestFSException {
         // each getter is a daemon round trip (~0.2 s with TCG): none is asked twice, and the
         // Windows-only ones only of Windows guests (the others answer with an error or nothing)
         String type = known(g.inspect_get_type(root));
         boolean windows = "windows".equals(type);
-        Map<String, String> mps = g.inspect_get_mountpoints(root);
+        Map<String, String> mps = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : g.inspect_get_mountpoints(root).entrySet()) {
+            mps.put(e.getKey(), resolve.apply(g.canonical_device_name(e.getValue())));
+        }
         List<Application> apps = null;
         if (options.applications()) {
             apps = applications(g, root, mps);
@@ -82,31 +97,32 @@ public final class InspectOperation {
                 windows ? orNull(() -> g.inspect_get_windows_systemroot(root)) : null,
                 windows ? orNull(() -> g.inspect_get_windows_current_control_set(root)) : null,
                 windows ? driveMappings(g, root, deviceNames) : null,
-                mountpoints(g, mps, deviceNames),
-                filesystems(g, root, deviceNames),
+                mountpoints(mps, deviceNames),
+                filesystems(g, root, resolve, deviceNames),
                 apps);
     }
 
-    private static List<Mountpoint> mountpoints(GuestFS g, Map<String, String> mps, UnaryOperator<String> deviceNames)
-            throws LibGuestFSException {
+    /** {@code mps}: path to resolved canonical device. */
+    private static List<Mountpoint> mountpoints(Map<String, String> mps, UnaryOperator<String> deviceNames) {
         List<Mountpoint> out = new ArrayList<>();
         for (String path : mps.keySet().stream().sorted(MOUNTPOINT_ORDER).toList()) {
-            out.add(new Mountpoint(deviceNames.apply(g.canonical_device_name(mps.get(path))), path));
+            out.add(new Mountpoint(deviceNames.apply(mps.get(path)), path));
         }
         return out;
     }
 
-    private static List<Filesystem> filesystems(GuestFS g, String root, UnaryOperator<String> deviceNames)
-            throws LibGuestFSException {
+    private static List<Filesystem> filesystems(GuestFS g, String root, UnaryOperator<String> resolve,
+                                                UnaryOperator<String> deviceNames) throws LibGuestFSException {
         // sorted by libguestfs's own names, mapped: the order the guest gets when alone
-        List<String> devices = Arrays.stream(g.inspect_get_filesystems(root))
+        List<String> devices = Arrays.stream(g.inspect_get_filesystems(root)).map(resolve)
                 .sorted(Comparator.comparing(deviceNames)).toList();
         List<Filesystem> out = new ArrayList<>();
         for (String dev : devices) {
-            out.add(new Filesystem(deviceNames.apply(g.canonical_device_name(dev)),
-                    nonEmpty(orNull(() -> g.vfs_type(dev))),
-                    nonEmpty(orNull(() -> g.vfs_label(dev))),
-                    nonEmpty(orNull(() -> g.vfs_uuid(dev)))));
+            String device = resolve.apply(g.canonical_device_name(dev));
+            out.add(new Filesystem(deviceNames.apply(device),
+                    nonEmpty(orNull(() -> g.vfs_type(device))),
+                    nonEmpty(orNull(() -> g.vfs_label(device))),
+                    nonEmpty(orNull(() -> g.vfs_uuid(device)))));
         }
         return out;
     }

@@ -13,7 +13,9 @@ import java.util.regex.Pattern;
  * guest's fstab against every disk of the appliance: a UUID or LABEL another
  * guest also has, an LVM name another guest also uses, or a {@code /dev/sda1}
  * that is another guest's disk in the shared appliance would change the
- * answer. Conservative: a device name it cannot prove harmless counts as a collision.
+ * answer, unless the batch maps that identity back to the guest's own device
+ * ({@link GuestFacts#mappedBack()}). Conservative: a device name it cannot
+ * prove harmless counts as a collision.
  */
 public final class CollisionDetector {
     private static final Pattern XDEV = Pattern.compile("^/dev/(?:h|s|v|xv)d([a-z]+)(\\d*)$");
@@ -45,7 +47,8 @@ public final class CollisionDetector {
             GuestFacts g = guests.get(i);
             String why = g.aloneBecause().isEmpty() ? null : g.aloneBecause().get(0);
             if (why == null) {
-                why = g.identities().stream().sorted().filter(id -> holders.get(id) > 1).findFirst()
+                why = g.identities().stream().sorted()
+                        .filter(id -> holders.get(id) > 1 && !g.mappedBack().contains(id)).findFirst()
                         .map(id -> describe(id) + " is also on another guest of the batch").orElse(null);
             }
             if (why == null) {

@@ -13,8 +13,16 @@ import java.util.Set;
  *                    partitions, disks and LVs; {@code pv:…} of its LVM physical volumes; {@code vg:…} of its VGs
  * @param fstabSpecs  the first field of every /etc/fstab line of each of its roots
  * @param aloneBecause reasons found while collecting (software RAID, Windows, an LVM PV of no known VG)
+ * @param mappedBack  identities this guest may share with others because the batch maps them back: a copy of
+ *                    a plain filesystem (ext2/3/4, swap) its fstab names by {@code UUID=}/{@code LABEL=} only,
+ *                    or not at all, so that another guest's copy resolved in its place is replaced by its own
  */
-public record GuestFacts(GuestDisks disks, Set<String> identities, List<String> fstabSpecs, List<String> aloneBecause) {
+public record GuestFacts(GuestDisks disks, Set<String> identities, List<String> fstabSpecs, List<String> aloneBecause,
+                         Set<String> mappedBack) {
+
+    public GuestFacts(GuestDisks disks, Set<String> identities, List<String> fstabSpecs, List<String> aloneBecause) {
+        this(disks, identities, fstabSpecs, aloneBecause, Set.of());
+    }
 
     public static String uuid(String v) {
         return "uuid:" + v.toLowerCase(java.util.Locale.ROOT);

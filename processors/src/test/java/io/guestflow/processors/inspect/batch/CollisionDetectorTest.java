@@ -35,6 +35,20 @@ class CollisionDetectorTest {
     }
 
     @Test
+    void aCopyTheBatchMapsBackIsNoCollision() {
+        Set<String> ids = Set.of(GuestFacts.uuid("boot-uuid"), GuestFacts.label("root"));
+        List<String> fstab = List.of("LABEL=root", "UUID=boot-uuid");
+        GuestFacts a = new GuestFacts(new GuestDisks(1, 1, Set.of()), ids, fstab, List.of(), ids);
+        GuestFacts b = new GuestFacts(new GuestDisks(2, 1, Set.of()), ids, fstab, List.of(), ids);
+        assertThat(CollisionDetector.mustRunAlone(List.of(PLAIN_FIRST, a, b))).isEmpty();
+        // only what is mapped back: the copy's label still collides when its UUID alone is
+        GuestFacts c = new GuestFacts(new GuestDisks(2, 1, Set.of()), ids, fstab, List.of(),
+                Set.of(GuestFacts.uuid("boot-uuid")));
+        assertThat(CollisionDetector.mustRunAlone(List.of(PLAIN_FIRST, a, c)))
+                .containsOnlyKeys(2).containsEntry(2, "filesystem label root is also on another guest of the batch");
+    }
+
+    @Test
     void aSharedLabelAloneIsACollision() {
         GuestFacts other = guest(1, 1, Set.of(), Set.of(GuestFacts.label("alpha"), GuestFacts.uuid("cccc")), List.of());
         assertThat(CollisionDetector.mustRunAlone(List.of(PLAIN_FIRST, other)))
