@@ -83,10 +83,7 @@ class RemoteImageTest {
         ExecutorService pool = Executors.newFixedThreadPool(4);
         server.setExecutor(pool);
         server.start();
-        List<String> cmdlines = new CopyOnWriteArrayList<>();
-        Thread watcher = new Thread(() -> watchQemuCmdlines(cmdlines));
-        watcher.setDaemon(true);
-        watcher.start();
+        QemuCommandLines watcher = QemuCommandLines.watch();
         try {
             String url = "http://127.0.0.1:" + server.getAddress().getPort() + "/disk.img?" + TOKEN;
             ImageProbe probe = new ImageProbe(ImagePolicy.defaults().withRemoteHosts(RemoteHosts.parse("127.0.0.1")));
@@ -116,10 +113,11 @@ class RemoteImageTest {
             assertThat(overlay.getParent()).as("the last close deletes the private folder").doesNotExist();
             assertThat(RemoteImage.held(remote)).isNull();
         } finally {
-            watcher.interrupt();
+            watcher.close();
             server.stop(0);
             pool.shutdownNow();
         }
+        java.util.Set<String> cmdlines = watcher.seen();
         assertThat(cmdlines).as("qemu-img/qemu-io command lines seen while the test ran").isNotEmpty();
         assertThat(cmdlines).allSatisfy(c -> assertThat(c).doesNotContain("0123456789abcdef").doesNotContain("Signature"));
     }
@@ -148,28 +146,6 @@ class RemoteImageTest {
     private static long countRemoteDirs() throws Exception {
         try (var s = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
             return s.filter(p -> p.getFileName().toString().startsWith(RemoteImage.DIR_PREFIX)).count();
-        }
-    }
-
-    /** Polls /proc for qemu-img and qemu-io processes and records their command lines. */
-    private static void watchQemuCmdlines(List<String> out) {
-        while (!Thread.currentThread().isInterrupted()) {
-            try (var procs = Files.list(Path.of("/proc"))) {
-                procs.filter(p -> p.getFileName().toString().matches("\\d+")).forEach(p -> {
-                    try {
-                        String c = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8)
-                                .replace('\0', ' ');
-                        if (c.startsWith("qemu-img ") || c.startsWith("qemu-io ")) {
-                            out.add(c);
-                        }
-                    } catch (Exception ignored) {
-                        // gone meanwhile
-                    }
-                });
-            } catch (Exception ignored) {
-                // retry
-            }
-            Thread.onSpinWait();
         }
     }
 

@@ -100,8 +100,7 @@ class RemoteDisksTest {
     private String httpDebianUri;
     private String nbdUri;
     private final Map<String, Long> pipelineSeconds = new LinkedHashMap<>();
-    private final java.util.Set<String> cmdlines = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    private Thread cmdlineWatch;
+    private io.guestflow.pool.QemuCommandLines cmdlineWatch;
     private List<Path> remoteDirsBefore;
     private int deadPort;
     private final Map<String, JsonNode> results = new LinkedHashMap<>();
@@ -122,9 +121,7 @@ class RemoteDisksTest {
         httpUri = "http://127.0.0.1:" + http.getAddress().getPort() + "/blank-ext4.img?token=" + TOKEN;
         httpDebianUri = "http://127.0.0.1:" + http.getAddress().getPort() + "/debian-lvm.img?token=" + TOKEN;
         remoteDirsBefore = remoteDirs();
-        cmdlineWatch = new Thread(this::watchCommandLines, "cmdline-watch");
-        cmdlineWatch.setDaemon(true);
-        cmdlineWatch.start();
+        cmdlineWatch = io.guestflow.pool.QemuCommandLines.watch();
         int nbdPort = FreePort.get();
         nbd = new ProcessBuilder("qemu-nbd", "--read-only", "--persistent", "--shared=8", "--format=raw",
                 "--bind=127.0.0.1", "--port=" + nbdPort, "--export-name=debian", debianRaw.toString())
@@ -201,7 +198,7 @@ class RemoteDisksTest {
     @AfterAll
     void stop() throws Exception {
         if (cmdlineWatch != null) {
-            cmdlineWatch.interrupt();
+            cmdlineWatch.close();
         }
         try {
             if (engine != null) {
@@ -392,36 +389,12 @@ class RemoteDisksTest {
      */
     @Test
     void noCommandLineNamesARemoteDisk() throws Exception {
+        java.util.Set<String> cmdlines = cmdlineWatch.seen();
         assertThat(cmdlines).as("qemu command lines seen").isNotEmpty()
                 .anySatisfy(c -> assertThat(c).contains("guestflow-remote-"));
         assertThat(cmdlines).allSatisfy(c -> assertThat(c).doesNotContain(TOKEN).doesNotContain("http://")
                 .doesNotContain("nbd://").doesNotContain("127.0.0.1:" + http.getAddress().getPort()));
         assertThat(remoteDirs()).as("remote overlay folders left by the jobs").isEqualTo(remoteDirsBefore);
-    }
-
-    /** Polls /proc for qemu, qemu-img and qemu-io processes and keeps their command lines. */
-    private void watchCommandLines() {
-        while (!Thread.currentThread().isInterrupted()) {
-            try (var procs = Files.list(Path.of("/proc"))) {
-                procs.filter(p -> p.getFileName().toString().matches("\\d+")).forEach(p -> {
-                    try {
-                        String c = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8)
-                                .replace('\0', ' ');
-                        String exe = c.split(" ", 2)[0];
-                        if (exe.endsWith("qemu-img") || exe.endsWith("qemu-io") || exe.contains("qemu-system")) {
-                            cmdlines.add(c);
-                        }
-                    } catch (IOException | RuntimeException ignored) {
-                        // gone meanwhile
-                    }
-                });
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                return;
-            } catch (IOException ignored) {
-                // try again
-            }
-        }
     }
 
     private static List<Path> remoteDirs() throws IOException {

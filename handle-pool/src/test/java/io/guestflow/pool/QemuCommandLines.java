@@ -1,0 +1,62 @@
+package io.guestflow.pool;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Records the command lines of every qemu, qemu-img and qemu-io process on
+ * this host while it runs (read from /proc every 20 ms), so that a test can
+ * assert what they were given. Shared (test-jar).
+ */
+public final class QemuCommandLines implements AutoCloseable {
+    private final Set<String> seen = ConcurrentHashMap.newKeySet();
+    private final Thread watcher;
+
+    private QemuCommandLines() {
+        watcher = new Thread(this::poll, "qemu-cmdline-watch");
+        watcher.setDaemon(true);
+        watcher.start();
+    }
+
+    public static QemuCommandLines watch() {
+        return new QemuCommandLines();
+    }
+
+    /** The command lines seen so far, arguments joined by spaces. */
+    public Set<String> seen() {
+        return Set.copyOf(seen);
+    }
+
+    @Override
+    public void close() {
+        watcher.interrupt();
+    }
+
+    private void poll() {
+        while (!Thread.currentThread().isInterrupted()) {
+            try (var procs = Files.list(Path.of("/proc"))) {
+                procs.filter(p -> p.getFileName().toString().matches("\\d+")).forEach(p -> {
+                    try {
+                        String c = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8)
+                                .replace('\0', ' ');
+                        String exe = c.split(" ", 2)[0];
+                        if (exe.endsWith("qemu-img") || exe.endsWith("qemu-io") || exe.contains("qemu-system")) {
+                            seen.add(c);
+                        }
+                    } catch (IOException | RuntimeException ignored) {
+                        // gone meanwhile
+                    }
+                });
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                return;
+            } catch (IOException ignored) {
+                // try again
+            }
+        }
+    }
+}
