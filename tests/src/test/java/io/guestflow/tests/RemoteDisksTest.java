@@ -362,8 +362,8 @@ class RemoteDisksTest {
         }
         assertThat(steps.get("read-http").get(1).path("output")).as("journal step over HTTP and over NBD")
                 .isEqualTo(steps.get("read-nbd").get(1).path("output"));
-        assertThat(steps.get("read-http").get(1).path("output").path("guests").get(0).path("hostname").asText())
-                .isEqualTo("web01");
+        assertThat(steps.get("read-http").get(1).path("output").path("guests").size()).as("journal step's guests")
+                .isEqualTo(1);
         Path httpOut = work.resolve("out/read-http.img");
         Path nbdOut = work.resolve("out/read-nbd.img");
         Process compare = new ProcessBuilder("qemu-img", "compare", "-f", "raw", "-F", "raw", httpOut.toString(),
@@ -377,7 +377,8 @@ class RemoteDisksTest {
             assertThat(sp.path("input").path("virtualSize").asLong()).isEqualTo(Files.size(debianRaw));
             assertThat(sp.path("input").has("allocatedSize")).as("only the server knows it").isFalse();
             assertThat(sp.path("output").path("allocatedSize").asLong()).as(id + " output allocation")
-                    .isPositive().isLessThanOrEqualTo(Images.allocated(debianRaw));
+                    .isPositive().isLessThan(Files.size(debianRaw));
+            assertThat(Files.size(work.resolve("out/" + id + ".img"))).isEqualTo(Files.size(debianRaw));
         }
         assertThat(steps.get("read-http").get(2).path("output").path("filesystems"))
                 .isEqualTo(steps.get("read-nbd").get(2).path("output").path("filesystems"));
