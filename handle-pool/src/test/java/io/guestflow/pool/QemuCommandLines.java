@@ -8,9 +8,10 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Records the command lines of every qemu, qemu-img and qemu-io process on
- * this host while it runs (read from /proc every 20 ms), so that a test can
- * assert what they were given. Shared (test-jar).
+ * Records the command lines of the qemu, qemu-img and qemu-io processes this
+ * JVM starts (directly or through libguestfs) while it runs, read from /proc
+ * every 20 ms, so that a test can assert what they were given (processes of
+ * other JVMs on the host are not ours to judge). Shared (test-jar).
  */
 public final class QemuCommandLines implements AutoCloseable {
     private final Set<String> seen = ConcurrentHashMap.newKeySet();
@@ -36,6 +37,19 @@ public final class QemuCommandLines implements AutoCloseable {
         watcher.interrupt();
     }
 
+    /** Whether this JVM is among the process's first ancestors. */
+    private static boolean ours(long pid) {
+        long me = ProcessHandle.current().pid();
+        java.util.Optional<ProcessHandle> p = ProcessHandle.of(pid);
+        for (int depth = 0; depth < 4 && p.isPresent(); depth++) {
+            p = p.get().parent();
+            if (p.isPresent() && p.get().pid() == me) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private void poll() {
         while (!Thread.currentThread().isInterrupted()) {
             try (var procs = Files.list(Path.of("/proc"))) {
@@ -44,7 +58,8 @@ public final class QemuCommandLines implements AutoCloseable {
                         String c = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8)
                                 .replace('\0', ' ');
                         String exe = c.split(" ", 2)[0];
-                        if (exe.endsWith("qemu-img") || exe.endsWith("qemu-io") || exe.contains("qemu-system")) {
+                        if ((exe.endsWith("qemu-img") || exe.endsWith("qemu-io") || exe.contains("qemu-system"))
+                                && ours(Long.parseLong(p.getFileName().toString()))) {
                             seen.add(c);
                         }
                     } catch (IOException | RuntimeException ignored) {
