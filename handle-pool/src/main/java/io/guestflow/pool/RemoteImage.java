@@ -37,10 +37,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * and libguestfs are only ever given the overlay's path.
  *
  * <p>The URL never appears on a command line: the overlay is created by
- * {@code qemu-img create -u} with a backing name in which the URL's query (a
- * pre-signed URL's token) is a placeholder of the same length, and then the
- * real bytes are written over the placeholder in the overlay's header from
- * Java. The overlays made here are remembered (path, file identity, backing
+ * {@code qemu-img create -u} (which opens no backing file) with a backing
+ * name of as many 'x's as the real name has bytes, and then the real name
+ * is written over them in the overlay's header from Java; no part of the URL
+ * (host, path, a pre-signed URL's token) is ever an argument. The overlays made here are remembered (path, file identity, backing
  * name): {@link ImageProbe} accepts a {@code json:} backing file only for
  * them, never in an image it did not create.
  *
@@ -254,13 +254,10 @@ public final class RemoteImage implements AutoCloseable {
      */
     static void createOverlay(String qemuImg, Path overlay, Drive remote, long virtualSize, Integer clusterSize,
                                      boolean allowBackingFiles, int timeoutSeconds) {
-        String real = backingName(remote, allowBackingFiles, timeoutSeconds, false);
-        String shown = backingName(remote, allowBackingFiles, timeoutSeconds, true);
+        String real = backingName(remote, allowBackingFiles, timeoutSeconds);
         byte[] realBytes = real.getBytes(StandardCharsets.UTF_8);
-        byte[] shownBytes = shown.getBytes(StandardCharsets.UTF_8);
-        if (realBytes.length != shownBytes.length) {
-            throw new IllegalStateException("placeholder of another length than the URL's query");
-        }
+        String shown = placeholder(real);
+        byte[] shownBytes = shown.getBytes(StandardCharsets.US_ASCII);
         if (realBytes.length > MAX_BACKING_NAME) {
             throw new GuestflowException(ErrorCode.INVALID_DRIVE, "remote drive " + Drive.redact(remote.uri())
                     + ": its URL is too long to be an overlay's backing file (" + realBytes.length + " bytes with its"
@@ -332,13 +329,13 @@ public final class RemoteImage implements AutoCloseable {
         }
     }
 
-    /**
-     * The json pseudo-filename qemu opens {@code remote} by. With {@code
-     * placeholder}, an http(s) URL's query is 'x's of the same length (a
-     * URI's raw query is ASCII without quotes or backslashes, so JSON escapes
-     * nothing in it, and both names have the same bytes but there).
-     */
-    static String backingName(Drive remote, boolean allowBackingFiles, int timeoutSeconds, boolean placeholder) {
+    /** What {@code qemu-img create} is given instead of {@code backingName}: as many 'x's as it has bytes. */
+    static String placeholder(String backingName) {
+        return "x".repeat(backingName.getBytes(StandardCharsets.UTF_8).length);
+    }
+
+    /** The json pseudo-filename qemu opens {@code remote} by (an http(s) URL's query included). */
+    static String backingName(Drive remote, boolean allowBackingFiles, int timeoutSeconds) {
         URI uri = ascii(remote.uri());
         String scheme = uri.getScheme().toLowerCase(Locale.ROOT);
         String user = uri.getRawUserInfo() == null ? null : uri.getUserInfo().split(":", 2)[0];
@@ -350,9 +347,6 @@ public final class RemoteImage implements AutoCloseable {
         switch (scheme) {
             case "http", "https" -> {
                 String query = uri.getRawQuery();
-                if (query != null && placeholder) {
-                    query = "x".repeat(query.length());
-                }
                 String h = uri.getHost();
                 proto.put("driver", scheme);
                 proto.put("url", scheme + "://" + (uri.getRawUserInfo() == null ? "" : uri.getRawUserInfo().split(":", 2)[0] + "@")

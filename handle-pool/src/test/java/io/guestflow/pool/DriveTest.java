@@ -52,8 +52,7 @@ class DriveTest {
 
     @Test
     void sshPassesTheUserNameAndRefusesAPassword() {
-        assertThat(RemoteImage.backingName(Drive.of("ssh://admin@host.example:2222/srv/vm.img").withFormat("raw"), false, 60,
-                false)).contains("\"user\":\"admin\"").contains("\"host\":\"host.example\",\"port\":\"2222\"");
+        assertThat(RemoteImage.backingName(Drive.of("ssh://admin@host.example:2222/srv/vm.img").withFormat("raw"), false, 60)).contains("\"user\":\"admin\"").contains("\"host\":\"host.example\",\"port\":\"2222\"");
         // libguestfs would write a password into qemu's command line: it never gets one
         GuestflowException e = catchThrowableOfType(GuestflowException.class,
                 () -> Drive.of("ssh://admin:hunter2@host.example:2222/srv/vm.img"));

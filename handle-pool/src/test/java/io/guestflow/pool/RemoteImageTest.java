@@ -33,34 +33,33 @@ class RemoteImageTest {
     private static final String TOKEN = "X-Amz-Signature=0123456789abcdef&X-Amz-Expires=600";
 
     @Test
-    void theBackingNameCarriesTheDriverOptionsAndThePlaceholderHasTheQuerysLength() throws Exception {
+    void theBackingNameCarriesTheDriverOptionsAndThePlaceholderNothingOfTheUrl() throws Exception {
         Drive https = Drive.of("https://cdn.example:8443/img/d.img?" + TOKEN).withFormat("raw");
-        String real = RemoteImage.backingName(https, false, 90, false);
-        String shown = RemoteImage.backingName(https, false, 90, true);
+        String real = RemoteImage.backingName(https, false, 90);
+        String shown = RemoteImage.placeholder(real);
         assertThat(real).startsWith("json:");
         JsonNode file = JSON.readTree(real.substring(5)).path("file");
         assertThat(file.path("driver").asText()).isEqualTo("https");
         assertThat(file.path("url").asText()).isEqualTo("https://cdn.example:8443/img/d.img?" + TOKEN);
         assertThat(file.path("timeout").asInt()).isEqualTo(90);
         assertThat(file.path("readahead").asInt()).isEqualTo(RemoteImage.READAHEAD);
-        assertThat(shown).hasSameSizeAs(real).doesNotContain("Signature").doesNotContain("0123456789abcdef")
-                .contains("/img/d.img?xxxx");
+        assertThat(shown).hasSameSizeAs(real).matches("x+");
         assertThat(shown.getBytes(StandardCharsets.UTF_8)).hasSameSizeAs(real.getBytes(StandardCharsets.UTF_8));
 
-        JsonNode nbd = JSON.readTree(RemoteImage.backingName(Drive.of("nbd://[fd00::5]/exp").withFormat("raw"), false, 60,
-                true).substring(5)).path("file");
+        JsonNode nbd = JSON.readTree(RemoteImage.backingName(Drive.of("nbd://[fd00::5]/exp").withFormat("raw"), false, 60)
+                .substring(5)).path("file");
         assertThat(nbd.path("server").path("host").asText()).isEqualTo("fd00::5");
         assertThat(nbd.path("server").path("port").asText()).isEqualTo("10809");
         assertThat(nbd.path("export").asText()).isEqualTo("exp");
 
         // a remote qcow2: a raw node over it, and its backing file never opened unless backing files are allowed
-        JsonNode q = JSON.readTree(RemoteImage.backingName(Drive.of("nbd://h/e").withFormat("qcow2"), false, 60, false)
+        JsonNode q = JSON.readTree(RemoteImage.backingName(Drive.of("nbd://h/e").withFormat("qcow2"), false, 60)
                 .substring(5));
         assertThat(q.path("driver").asText()).isEqualTo("raw");
         assertThat(q.path("file").path("driver").asText()).isEqualTo("qcow2");
         assertThat(q.path("file").has("backing")).isTrue();
         assertThat(q.path("file").path("backing").isNull()).isTrue();
-        assertThat(JSON.readTree(RemoteImage.backingName(Drive.of("nbd://h/e").withFormat("qcow2"), true, 60, false)
+        assertThat(JSON.readTree(RemoteImage.backingName(Drive.of("nbd://h/e").withFormat("qcow2"), true, 60)
                 .substring(5)).path("file").has("backing")).isFalse();
     }
 
@@ -119,7 +118,8 @@ class RemoteImageTest {
         }
         java.util.Set<String> cmdlines = watcher.seen();
         assertThat(cmdlines).as("qemu-img/qemu-io command lines seen while the test ran").isNotEmpty();
-        assertThat(cmdlines).allSatisfy(c -> assertThat(c).doesNotContain("0123456789abcdef").doesNotContain("Signature"));
+        assertThat(cmdlines).allSatisfy(c -> assertThat(c).doesNotContain("0123456789abcdef").doesNotContain("Signature")
+                .doesNotContain("http://").doesNotContain("disk.img"));
     }
 
     /** A server that refuses (a wrong or expired token): REMOTE_UNREACHABLE, token masked, nothing left behind. */
