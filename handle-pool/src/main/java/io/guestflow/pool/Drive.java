@@ -15,8 +15,9 @@ import java.util.regex.Pattern;
  * {@code /dev/disk/guestfs/LABEL}).
  *
  * <p>{@code file://} URIs (or plain paths) name local images; {@code nbd://},
- * {@code http(s)://} and {@code ssh://} map to libguestfs's protocol/server
- * options and are opened by qemu itself.
+ * {@code http(s)://} and {@code ssh://} name remote disks, which qemu opens
+ * itself, but only ever through a local overlay ({@link RemoteImage}): the
+ * URL is never handed to libguestfs or put on a command line.
  *
  * @param format    {@code null} means "detect with qemu-img before launch";
  *                  libguestfs always receives an explicit format.
@@ -181,37 +182,14 @@ public record Drive(URI uri, String format, boolean readOnly, String label, Stri
         return Path.of(uri);
     }
 
-    /** The filename argument of {@code add_drive_opts}. */
+    /** The filename argument of {@code add_drive_opts}: a local path (a remote disk is attached as its overlay). */
     public String filename() {
-        if (isLocal()) {
-            return path().toString();
-        }
-        String p = uri.getRawPath();
-        // nbd export names have no leading slash; http/ssh paths keep theirs
-        if ("nbd".equalsIgnoreCase(uri.getScheme())) {
-            p = p.startsWith("/") ? p.substring(1) : p;
-        }
-        if (uri.getRawQuery() != null && uri.getScheme().startsWith("http")) {
-            p = p + "?" + uri.getRawQuery();
-        }
-        return p;
+        return path().toString();
     }
 
-    /**
-     * The filename qemu's own tools (qemu-img) open this drive by: the local
-     * path, or the remote URI rebuilt from its parts (scheme, user name, host,
-     * port, path; the query of http(s) URLs), as qemu's nbd, curl and ssh
-     * drivers parse it. Never a password (refused at construction).
-     */
+    /** The filename qemu's own tools (qemu-img) open this local drive by: its path. */
     public String qemuFilename() {
-        if (isLocal()) {
-            return path().toString();
-        }
-        String scheme = uri.getScheme().toLowerCase(Locale.ROOT);
-        String user = uri.getRawUserInfo() == null ? null : uri.getRawUserInfo().split(":", 2)[0];
-        String query = scheme.startsWith("http") ? uri.getRawQuery() : null;
-        return scheme + "://" + (user == null ? "" : user + "@") + uri.getHost() + (uri.getPort() > 0 ? ":" + uri.getPort() : "")
-                + uri.getRawPath() + (query == null ? "" : "?" + query);
+        return path().toString();
     }
 
     /**
@@ -219,6 +197,10 @@ public record Drive(URI uri, String format, boolean readOnly, String label, Stri
      * known by now: qemu is never left to probe it.
      */
     public Map<String, Object> addDriveOptions() {
+        if (!isLocal()) {
+            // libguestfs would put the URL, query and all, on qemu's command line
+            throw new IllegalStateException(redact(uri) + " is remote: it is attached as its local overlay (RemoteImage)");
+        }
         if (format == null) {
             throw new IllegalStateException("format of " + redact(uri) + " not resolved before launch");
         }
@@ -233,17 +215,6 @@ public record Drive(URI uri, String format, boolean readOnly, String label, Stri
         }
         if (cachemode != null) {
             o.put("cachemode", cachemode);
-        }
-        if (!isLocal()) {
-            String scheme = uri.getScheme().toLowerCase(Locale.ROOT);
-            o.put("protocol", scheme);
-            int port = uri.getPort();
-            String server = uri.getHost() + (port > 0 ? ":" + port : "");
-            o.put("server", new String[] {scheme.equals("nbd") ? "tcp:" + server : server});
-            if (uri.getUserInfo() != null) {
-                // credentials in URIs are refused elsewhere; only a user name is passed on
-                o.put("username", uri.getUserInfo().split(":", 2)[0]);
-            }
         }
         return o;
     }

@@ -215,6 +215,8 @@ public final class HandlePool implements AutoCloseable {
         private final Thread holder = Thread.currentThread();
         private volatile ApplianceHandle handle;
         private boolean released;
+        /** The remote disks this lease attached through their overlays, released with it. */
+        private final List<RemoteImage> remotes = new java.util.ArrayList<>();
 
         private Lease(String jobId) {
             this.jobId = jobId;
@@ -258,9 +260,19 @@ public final class HandlePool implements AutoCloseable {
             if (drives.isEmpty()) {
                 throw new GuestflowException(ErrorCode.INVALID_DRIVE, "no disks given");
             }
-            // validate every image before paying for a launch
-            List<Drive> resolved = drives.stream()
-                    .map(d -> owned ? probe.resolveOwned(d) : probe.resolve(d, allowBackingFiles)).toList();
+            // validate every image before paying for a launch; a remote disk is attached as its local overlay
+            // (RemoteImage), probed only if the job does not hold it open already, and always read-only: libguestfs
+            // keeps writes in its own throw-away layer (a remote disk is changed only by DiskOverlays' commit)
+            List<Drive> resolved = new java.util.ArrayList<>();
+            for (Drive d : drives) {
+                if (d.isLocal()) {
+                    resolved.add(owned ? probe.resolveOwned(d) : probe.resolve(d, allowBackingFiles));
+                } else {
+                    RemoteImage r = probe.openRemote(d, allowBackingFiles);
+                    remotes.add(r);
+                    resolved.add(r.drive());
+                }
+            }
             AccelerationProbe.Decision accel = acceleration();
             ApplianceHandle h = new ApplianceHandle(jobId, config, accel.acceleration(),
                     listener == null ? GuestEventListener.NONE : listener, timer);
@@ -301,6 +313,7 @@ public final class HandlePool implements AutoCloseable {
                     live.remove(handle);
                 }
             } finally {
+                remotes.forEach(RemoteImage::close);
                 slots.release();
             }
         }

@@ -109,21 +109,19 @@ public final class ImageFacts {
 
     /**
      * Facts of a remote drive (nbd, http(s), ssh), read over the network by
-     * qemu-img with the drive's declared format: the host and format pass the
-     * policy first ({@link ImageProbe#checkRemote}), no backing file is opened
-     * (one that the image names is reported, never followed). The allocated
-     * size is absent where the protocol cannot tell it (nbd, http).
+     * qemu-img through the drive's local overlay ({@link RemoteImage}; the URL
+     * is on no command line): the host and format pass the policy first
+     * ({@link ImageProbe#checkRemote}), no backing file is opened. The
+     * allocated size is absent where the protocol cannot tell it (nbd, http).
+     * {@code qemu-img check} is not run on a remote image: it would need the
+     * URL on its command line (and a raw image has no check anyway).
      */
     public Disk of(Drive drive, boolean withCheck) {
         JsonNode top = probe.remoteQemuInfo(drive);
         JsonNode spec = top.path("format-specific").path("data");
         String backing = text(top, "backing-filename");
-        Check check = null;
-        if (withCheck) {
-            Subprocess.Result r = probe.runRemote(drive, List.of(qemuImg, "check", "-U", "--output=json", "-f",
-                    drive.format(), drive.qemuFilename()));
-            check = check(r);
-        }
+        Check check = withCheck ? new Check("unsupported", null, null, null, drive.format().equals("raw") ? null
+                : "not run on a remote image: qemu-img check would need its URL on its command line") : null;
         return new Disk(Drive.redact(drive.uri()), drive.format(), top.path("virtual-size").asLong(),
                 top.has("actual-size") ? top.get("actual-size").asLong() : null,
                 top.has("cluster-size") ? top.get("cluster-size").asLong() : null,

@@ -95,7 +95,8 @@ public final class ImageProbe {
      * Validates a drive and returns it with its format resolved. Remote
      * drives must name their format, and their host must be allowed
      * ({@link RemoteHosts}) before anything is opened; then qemu-img opens them
-     * once over the network ({@link #remoteInfo}).
+     * over the network through their overlay ({@link #openRemote}), unless
+     * the remote disk is held open already (by the job that checked it).
      */
     public Drive resolve(Drive drive, boolean allowBackingFiles) {
         if (!drive.isLocal()) {
@@ -110,9 +111,10 @@ public final class ImageProbe {
      * A drive this process created itself (an overlay over an input it probed
      * already, a new output): its own format and location are trusted, the
      * file it is backed by must pass the policy and name nothing further. The
-     * backing file may be a remote disk's URL (an overlay over a remote disk):
-     * then it passes {@link #checkRemote}, the same check as a remote disk of
-     * a job.
+     * backing file may be a remote disk's {@code json:} name (an overlay over
+     * a remote disk, {@link RemoteImage#createOverlay}) only when this process
+     * made that overlay with that name; the remote disk then passes
+     * {@link #checkRemote}, the same check as a remote disk of a job.
      */
     public Drive resolveOwned(Drive drive) {
         if (!drive.isLocal()) {
@@ -124,28 +126,34 @@ public final class ImageProbe {
 
     /**
      * Checks a remote drive: its host against the allowed list and its
-     * declared format against the allowlist (nothing opened yet), then
-     * {@code qemu-img info} over the network with that format, which must
-     * answer within the probe's timeout (REMOTE_UNREACHABLE otherwise, a
-     * clear failure without any launch) and within the size limit. qemu-img
-     * info opens no backing file; one that the image names is refused unless
-     * backing files are allowed.
+     * declared format against the allowlist (nothing opened yet), then opens
+     * it over the network through its overlay ({@link #openRemote}), within
+     * the probe's timeout (REMOTE_UNREACHABLE otherwise, a clear failure
+     * without any launch) and within the size limit.
      */
     public ImageInfo remoteInfo(Drive drive, boolean allowBackingFiles) {
-        JsonNode n = remoteQemuInfo(drive);
-        String backing = n.hasNonNull("backing-filename") ? n.get("backing-filename").asText() : null;
-        if (backing != null && !allowBackingFiles) {
-            throw new GuestflowException(ErrorCode.BACKING_FILE_REFUSED, "remote drive " + Drive.redact(drive.uri())
-                    + " names a backing file (" + Secrets.redact(backing) + "), which qemu would open on this host"
-                    + " (guestflow.pool.allow-backing-files)");
+        try (RemoteImage r = openRemote(drive, allowBackingFiles)) {
+            return new ImageInfo(drive.format(), r.virtualSize(), -1, null);
         }
-        long virtualSize = n.path("virtual-size").asLong();
-        if (policy.maxVirtualSize() > 0 && virtualSize > policy.maxVirtualSize()) {
+    }
+
+    /**
+     * The remote disk behind a local overlay ({@link RemoteImage}): checked
+     * ({@link #checkRemote}), then probed once over the network unless someone
+     * holds it open already, its size within the limit. Close it when done;
+     * while it is open, launches and operations attach and read the same
+     * overlay without probing again.
+     */
+    public RemoteImage openRemote(Drive drive, boolean allowBackingFiles) {
+        checkRemote(drive);
+        RemoteImage r = RemoteImage.open(this, drive, allowBackingFiles, policy.remoteHosts().timeoutSeconds());
+        if (policy.maxVirtualSize() > 0 && r.virtualSize() > policy.maxVirtualSize()) {
+            r.close();
             throw new GuestflowException(ErrorCode.IMAGE_REFUSED, Drive.redact(drive.uri()) + ": virtual size "
-                    + gib(virtualSize) + " GiB exceeds the largest accepted, " + gib(policy.maxVirtualSize())
+                    + gib(r.virtualSize()) + " GiB exceeds the largest accepted, " + gib(policy.maxVirtualSize())
                     + " GiB (guestflow.pool.max-image-size-gib)");
         }
-        return new ImageInfo(drive.format(), virtualSize, n.has("actual-size") ? n.get("actual-size").asLong() : -1, backing);
+        return r;
     }
 
     /** The host and format checks of a remote drive, which open nothing. */
@@ -165,21 +173,15 @@ public final class ImageProbe {
         }
     }
 
-    /** {@code qemu-img info} of a remote drive that passed {@link #checkRemote}, as qemu-img prints it. */
+    /** What {@code qemu-img info} says of a remote drive that passes {@link #checkRemote}, read through its overlay. */
     JsonNode remoteQemuInfo(Drive drive) {
-        checkRemote(drive);
-        Subprocess.Result r = runRemote(drive, List.of(qemuImg, "info", "-U", "--output=json", "-f", drive.format(),
-                drive.qemuFilename()));
-        if (r.exitCode() != 0) {
-            throw new GuestflowException(ErrorCode.REMOTE_UNREACHABLE, "remote drive " + Drive.redact(drive.uri())
-                    + " cannot be opened: " + Secrets.redact(r.firstLine()));
+        try (RemoteImage r = openRemote(drive, false)) {
+            return r.facts();
         }
-        try {
-            return JSON.readTree(r.stdout());
-        } catch (IOException e) {
-            throw new GuestflowException(ErrorCode.REMOTE_UNREACHABLE, "remote drive " + Drive.redact(drive.uri())
-                    + ": unreadable qemu-img output: " + e.getMessage(), e);
-        }
+    }
+
+    String qemuImg() {
+        return qemuImg;
     }
 
     /** A qemu-img call on a remote drive under the probe's deadline; a server that does not answer is REMOTE_UNREACHABLE. */
@@ -451,7 +453,7 @@ public final class ImageProbe {
                 throw new GuestflowException(ErrorCode.IMAGE_REFUSED, owner + " names its backing file " + ref.name()
                         + " without recording its format; qemu would guess it (recreate the overlay with -F FORMAT)");
             }
-            if (ownOverlay && remoteBacking(ref)) {
+            if (ownOverlay && remoteBacking(ownerReal, ref)) {
                 return;
             }
             if (depth + 1 >= MAX_CHAIN) {
@@ -482,26 +484,21 @@ public final class ImageProbe {
         }
 
         /**
-         * Whether our own overlay's backing file is a remote disk's URL (an
-         * in-place job on a remote disk, a copy from one): it must pass the one
-         * remote check ({@link #checkRemote}: allowed host, format) with the
-         * format the overlay records; qemu opens it over the network, and
-         * nothing below it is followed here. False for any other name, which
-         * the file rules judge.
+         * Whether our own overlay's backing file is a remote disk: its
+         * {@code json:} name, only when this process made that overlay with
+         * that name ({@link RemoteImage#madeHere}). The remote disk must pass
+         * the one remote check ({@link #checkRemote}: allowed host, format);
+         * qemu opens it over the network, and nothing below it is followed
+         * here. False for any other name, which the file rules judge (they
+         * refuse every json: or protocol name).
          */
-        private boolean remoteBacking(ImageHeaders.Ref ref) {
-            Drive remote;
-            try {
-                remote = PROTOCOL.matcher(ref.name()).lookingAt() && !ref.name().startsWith("json:")
-                        ? Drive.of(ref.name()) : null;
-            } catch (RuntimeException e) {
+        private boolean remoteBacking(Path ownerReal, ImageHeaders.Ref ref) {
+            Drive remote = ref.name().startsWith("json:") ? RemoteImage.madeHere(ownerReal, ref.name()) : null;
+            if (remote == null) {
                 return false;
             }
-            if (remote == null || remote.isLocal()) {
-                return false;
-            }
-            checkRemote(remote.withFormat(ref.format()));
-            remoteBacking = ref.name();
+            checkRemote(remote);
+            remoteBacking = Drive.redact(remote.uri());
             return true;
         }
 

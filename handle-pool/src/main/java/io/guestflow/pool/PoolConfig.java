@@ -129,6 +129,15 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
                     + " failed or killed job leaves the remote disk as it was. nbd:// and ssh:// disks only: http(s)"
                     + " disks stay read-only (qemu's curl driver cannot write). false: such jobs are REJECTED before"
                     + " anything opens the disk.");
+    public static final Setting<Integer> REMOTE_TIMEOUT_SECONDS = Setting.of(PREFIX + "remote-timeout-seconds",
+                    Setting.INTEGER)
+            .withDefault(String.valueOf(RemoteHosts.DEFAULT_TIMEOUT_SECONDS))
+            .must(v -> v >= 1 && v <= 3600, "between 1 and 3600")
+            .withDescription("How long qemu waits for one request to an http(s) disk before it fails the read (its"
+                    + " curl driver's timeout; qemu's own default is 5 s, which a loaded server or host misses, and a"
+                    + " failed read makes the guest kernel retry for minutes). Remote disks are read through a local"
+                    + " overlay whose backing names the URL with this timeout and a 1 MiB readahead, so the URL and its"
+                    + " query never appear on a command line.");
     public static final Setting<Long> MAX_IMAGE_SIZE_GIB = Setting.of(PREFIX + "max-image-size-gib", Setting.LONG)
             .withDefault("16384").must(v -> v >= 0 && v <= (Long.MAX_VALUE >> 30), ">= 0")
             .withDescription("Largest virtual size accepted, in GiB (sparse giants are refused). 0: no limit.");
@@ -147,7 +156,7 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
     public static final SettingGroup SETTINGS = new SettingGroup("handle pool (libguestfs appliances)", "",
             List.of(MAX_APPLIANCES, MEMSIZE_MB, SMP, ACCELERATION, LAUNCH_TIMEOUT, LEASE_TIMEOUT, SHUTDOWN_GRACE,
                     CACHE_DIR, APPLIANCE, TMP_DIR, ALLOW_BACKING_FILES, IMAGE_FORMATS, REMOTE_HOSTS, REMOTE_WRITES,
-                    MAX_IMAGE_SIZE_GIB, VERBOSE, TRACE));
+                    REMOTE_TIMEOUT_SECONDS, MAX_IMAGE_SIZE_GIB, VERBOSE, TRACE));
 
     private static final Catalog CATALOG = new Catalog(List.of(), List.of(SETTINGS), List.of());
 
@@ -163,7 +172,7 @@ public record PoolConfig(int maxAppliances, int memsizeMb, int smp, Acceleration
                 c.get(ALLOW_BACKING_FILES), c.get(VERBOSE), c.get(TRACE),
                 new ImagePolicy(c.get(IMAGE_FORMATS), null, c.get(MAX_IMAGE_SIZE_GIB) << 30,
                         java.util.Objects.requireNonNullElse(c.get(REMOTE_HOSTS), RemoteHosts.none())
-                                .withWrites(c.get(REMOTE_WRITES))));
+                                .withWrites(c.get(REMOTE_WRITES)).withTimeoutSeconds(c.get(REMOTE_TIMEOUT_SECONDS))));
     }
 
     /**

@@ -19,10 +19,15 @@ import java.util.stream.Collectors;
  * {@code 127.0.0.1} are different entries). A URI without a port is taken at
  * its scheme's default port (nbd 10809, http 80, https 443, ssh 22).
  *
- * @param writes whether jobs may change disks on these hosts in place
- *               ({@code guestflow.pool.remote-writes}); see {@link #refusesWrites}
+ * @param writes         whether jobs may change disks on these hosts in place
+ *                       ({@code guestflow.pool.remote-writes}); see {@link #refusesWrites}
+ * @param timeoutSeconds how long qemu's curl driver waits for one request to an http(s) disk
+ *                       ({@code guestflow.pool.remote-timeout-seconds}); see {@link RemoteImage}
  */
-public record RemoteHosts(List<Entry> entries, boolean writes) {
+public record RemoteHosts(List<Entry> entries, boolean writes, int timeoutSeconds) {
+
+    /** The default of {@code guestflow.pool.remote-timeout-seconds}. */
+    public static final int DEFAULT_TIMEOUT_SECONDS = 60;
 
     /** @param port -1: any port */
     public record Entry(String host, int port) {
@@ -40,6 +45,13 @@ public record RemoteHosts(List<Entry> entries, boolean writes) {
 
     public RemoteHosts {
         entries = List.copyOf(entries);
+        if (timeoutSeconds < 1) {
+            throw new IllegalArgumentException("remote timeout must be at least 1 s, not " + timeoutSeconds);
+        }
+    }
+
+    public RemoteHosts(List<Entry> entries, boolean writes) {
+        this(entries, writes, DEFAULT_TIMEOUT_SECONDS);
     }
 
     public static RemoteHosts none() {
@@ -126,7 +138,12 @@ public record RemoteHosts(List<Entry> entries, boolean writes) {
 
     /** These hosts, with in-place writes allowed or not. */
     public RemoteHosts withWrites(boolean allowed) {
-        return new RemoteHosts(entries, allowed);
+        return new RemoteHosts(entries, allowed, timeoutSeconds);
+    }
+
+    /** These hosts, with qemu's curl driver waiting {@code seconds} for each request. */
+    public RemoteHosts withTimeoutSeconds(int seconds) {
+        return new RemoteHosts(entries, writes, seconds);
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.guestflow.pool;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static io.guestflow.pool.QemuImgRun.qemuImg;
 
@@ -207,25 +208,34 @@ class ImageProbePolicyTest {
 
     /**
      * Our own overlay over a remote disk (an in-place job on it, a copy from
-     * it): its backing URL passes the same remote check as a job's disk, and
-     * nothing opens it (created with -u: no server exists here).
+     * it): its json backing name passes the same remote check as a job's
+     * disk, and nothing opens it (created with -u: no server exists here).
+     * The same bytes in a file this process did not make are refused.
      */
     @Test
     void anOverlayOverARemoteDiskPassesTheRemoteCheck(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         Path ov = dir.resolve("overlay0.qcow2");
-        QemuImgRun.qemuImg("create", "-q", "-f", "qcow2", "-u", "-F", "raw", "-b", "nbd://storage.example:10809/web",
-                ov.toString(), "16M");
+        Drive nbd = Drive.of("nbd://storage.example:10809/web").withFormat("raw");
+        RemoteImage.createOverlay("qemu-img", ov, nbd, 16 << 20, null, false, 60);
         Drive overlay = new Drive(ov.toUri(), "qcow2", false, null);
         ImageProbe allowing = new ImageProbe(probe.policy().withRemoteHosts(RemoteHosts.parse("storage.example")));
         assertThat(allowing.resolveOwned(overlay).format()).isEqualTo("qcow2");
         GuestflowException e = catchThrowableOfType(GuestflowException.class, () -> probe.resolveOwned(overlay));
         assertThat(e.code()).isEqualTo(ErrorCode.REMOTE_HOST_REFUSED);
         assertThat(e.getMessage()).contains("names host storage.example:10809");
-        // only our own overlay: a job's image naming a URL as its backing file stays refused
-        ImageProbe lax = new ImageProbe(allowing.policy().withAllowed(Set.of("raw", "qcow2")));
+        // only our own overlay: a job's image naming a json: backing file stays refused, even these very bytes
+        ImageProbe lax = new ImageProbe(allowing.policy().withAllowed(Set.of("raw", "qcow2")).withRoot(dir));
         e = catchThrowableOfType(GuestflowException.class, () -> lax.resolve(overlay, true));
         assertThat(e.code()).isEqualTo(ErrorCode.IMAGE_REFUSED);
         assertThat(e.getMessage()).contains("not a plain file path");
+        Path copy = dir.resolve("copy.qcow2");
+        Files.copy(ov, copy);
+        e = catchThrowableOfType(GuestflowException.class,
+                () -> allowing.resolveOwned(new Drive(copy.toUri(), "qcow2", false, null)));
+        assertThat(e.getMessage()).contains("not a plain file path");
+        // forgotten (deleted by its owner), the overlay is no longer trusted either
+        RemoteImage.forget(ov);
+        assertThatThrownBy(() -> allowing.resolveOwned(overlay)).hasMessageContaining("not a plain file path");
     }
 
     /** An allowed host that refuses connections: a clear, retryable failure within the probe, no launch. */

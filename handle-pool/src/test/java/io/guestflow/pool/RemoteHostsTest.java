@@ -57,10 +57,12 @@ class RemoteHostsTest {
     }
 
     @Test
-    void theQemuFilenameIsRebuiltFromTheUri() {
-        assertThat(Drive.of("nbd://h:10809/export").qemuFilename()).isEqualTo("nbd://h:10809/export");
-        assertThat(Drive.of("https://u@h/a.img?sig=1#frag").qemuFilename()).isEqualTo("https://u@h/a.img?sig=1");
-        assertThat(Drive.of("ssh://root@h:2222/vm.img").qemuFilename()).isEqualTo("ssh://root@h:2222/vm.img");
+    void theTimeoutSettingDefaultsTo60AndIsValidated() {
+        assertThat(PoolConfig.defaults().images().remoteHosts().timeoutSeconds()).isEqualTo(60);
+        assertThat(PoolConfig.fromProperties(java.util.Map.of("guestflow.pool.remote-timeout-seconds", "120"),
+                java.util.Map.of()).images().remoteHosts().timeoutSeconds()).isEqualTo(120);
+        assertThatThrownBy(() -> PoolConfig.fromProperties(java.util.Map.of("guestflow.pool.remote-timeout-seconds", "0"),
+                java.util.Map.of())).hasMessageContaining("guestflow.pool.remote-timeout-seconds");
     }
 
     @Test

@@ -5,6 +5,7 @@ import io.guestflow.pool.ErrorCode;
 import io.guestflow.pool.FileTrees;
 import io.guestflow.pool.GuestflowException;
 import io.guestflow.pool.ImageProbe;
+import io.guestflow.pool.RemoteImage;
 import io.guestflow.pool.Secrets;
 import io.guestflow.pool.Subprocess;
 import java.io.IOException;
@@ -28,7 +29,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class DiskOverlays implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DiskOverlays.class);
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
     /** A commit of a large overlay takes a while; a qemu-img or qemu-io that hangs is killed after this. */
     private static final Duration QEMU_TIMEOUT = Duration.ofMinutes(30);
     /** Upper bound of an overlay's L1 table, which qemu keeps in memory whole. */
@@ -42,6 +42,8 @@ public final class DiskOverlays implements AutoCloseable {
     private final List<Drive> bases = new ArrayList<>();
     private final List<Path> overlays = new ArrayList<>();
     private final List<Drive> attached = new ArrayList<>();
+    /** The remote disks behind overlays, held open (probed once, by the job) while the overlays live. */
+    private final List<RemoteImage> remotes = new ArrayList<>();
 
     /**
      * @param disks   the disks to put behind overlays (probed: format detected, backing files refused)
@@ -58,14 +60,20 @@ public final class DiskOverlays implements AutoCloseable {
                 // overlay passes it again at launch (ImageProbe.resolveOwned); a local one is probed here
                 Drive base = disks.get(i).isLocal() ? probe.resolve(disks.get(i), false) : disks.get(i);
                 Path overlay = dir.resolve("overlay" + i + ".qcow2");
-                List<String> create = new ArrayList<>(List.of("create", "-q", "-f", "qcow2"));
-                if (discard) {
-                    long size = base.isLocal() ? probe.inspect(base.path(), base.format(), false).virtualSize()
-                            : remoteVirtualSize(base);
-                    create.addAll(List.of("-o", "cluster_size=" + clusterSizeForTrim(size)));
+                if (base.isLocal()) {
+                    List<String> create = new ArrayList<>(List.of("create", "-q", "-f", "qcow2"));
+                    if (discard) {
+                        long size = probe.inspect(base.path(), base.format(), false).virtualSize();
+                        create.addAll(List.of("-o", "cluster_size=" + clusterSizeForTrim(size)));
+                    }
+                    create.addAll(List.of("-F", base.format(), "-b", base.qemuFilename(), overlay.toString()));
+                    qemu("qemu-img", null, create.toArray(String[]::new));
+                } else {
+                    // backed by the remote disk's json name, as its read-only overlay is: no URL on a command line
+                    RemoteImage remote = remoteHeld(base);
+                    remotes.add(remote);
+                    remote.overlayAt(overlay, discard ? clusterSizeForTrim(remote.virtualSize()) : null);
                 }
-                create.addAll(List.of("-F", base.format(), "-b", base.qemuFilename(), overlay.toString()));
-                qemu("qemu-img", null, create.toArray(String[]::new));
                 bases.add(base);
                 overlays.add(overlay);
                 Drive drive = new Drive(overlay.toUri(), "qcow2", false, base.label());
@@ -78,22 +86,17 @@ public final class DiskOverlays implements AutoCloseable {
     }
 
     /**
-     * The virtual size of a remote disk the pool has checked, as qemu-img reads
-     * it over the network (its URI's query, if any, masked in a failure).
+     * The remote disk as the job holds it open ({@link JobExecutor#checkDisks}:
+     * host, format and reachability checked, probed once); an operation never
+     * opens a remote disk the job did not check.
      */
-    public static long remoteVirtualSize(Drive remote) {
-        String out;
-        try {
-            out = qemu("qemu-img", null, "info", "-U", "--output=json", "-f", remote.format(), remote.qemuFilename());
-        } catch (GuestflowException e) {
-            throw new GuestflowException(e.code(), Secrets.redact(e.getMessage()), e);
+    public static RemoteImage remoteHeld(Drive remote) {
+        RemoteImage r = RemoteImage.held(remote);
+        if (r == null) {
+            throw new GuestflowException(ErrorCode.OPERATION_FAILED, "remote disk " + Drive.redact(remote.uri())
+                    + " is not held open by its job (JobExecutor.checkDisks opens it before any operation)");
         }
-        try {
-            return JSON.readTree(out).path("virtual-size").asLong();
-        } catch (IOException e) {
-            throw new GuestflowException(ErrorCode.OPERATION_FAILED, "cannot read the size of " + name(remote) + ": "
-                    + e.getMessage(), e);
-        }
+        return r;
     }
 
     /** How a disk is named in messages: its path, or its URI with secrets masked. */
@@ -210,6 +213,9 @@ public final class DiskOverlays implements AutoCloseable {
 
     @Override
     public void close() {
+        overlays.forEach(RemoteImage::forget);
+        remotes.forEach(RemoteImage::close);
+        remotes.clear();
         try {
             held.close();
             FileTrees.delete(dir);

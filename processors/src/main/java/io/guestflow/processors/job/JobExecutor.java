@@ -3,6 +3,7 @@ package io.guestflow.processors.job;
 import io.guestflow.pool.ApplianceHandle;
 import io.guestflow.pool.Decryption;
 import io.guestflow.pool.Drive;
+import io.guestflow.pool.RemoteImage;
 import io.guestflow.pool.ErrorCode;
 import io.guestflow.pool.GuestEventListener;
 import io.guestflow.pool.GuestflowException;
@@ -103,17 +104,30 @@ public final class JobExecutor {
         }
         // the configured image policy on every disk, before an operation creates anything over it
         checkRemoteWrites(pool.imageProbe().policy().remoteHosts(), op, job);
-        checkDisks(pool, job);
-        // read now, before an output or a slot exists, and held only by this call: never kept beyond the job
-        List<LuksKey> keys = keySource.keys(job);
-        if (job.output() == null) {
-            return executeClaimed(pool, op, job, listener, onLaunched, attempt, keys);
+        // remote disks stay open (probed once, RemoteImage) while the job runs: its launches and operations reuse them
+        try (RemoteDisks ignored = checkDisks(pool, job)) {
+            // read now, before an output or a slot exists, and held only by this call: never kept beyond the job
+            List<LuksKey> keys = keySource.keys(job);
+            if (job.output() == null) {
+                return executeClaimed(pool, op, job, listener, onLaunched, attempt, keys);
+            }
+            Path output = Path.of(Drive.parseUri(job.output().uri()));
+            try (OutputClaim claim = OutputClaim.acquire(job.jobId(), output, job.output().overwrite())) {
+                Object result = executeClaimed(pool, op, job, listener, onLaunched, attempt, keys);
+                claim.finished(outputMode);
+                return result;
+            }
         }
-        Path output = Path.of(Drive.parseUri(job.output().uri()));
-        try (OutputClaim claim = OutputClaim.acquire(job.jobId(), output, job.output().overwrite())) {
-            Object result = executeClaimed(pool, op, job, listener, onLaunched, attempt, keys);
-            claim.finished(outputMode);
-            return result;
+    }
+
+    /** The remote disks a job holds open ({@link RemoteImage}), closed together. */
+    public static final class RemoteDisks implements AutoCloseable {
+        private final List<RemoteImage> open = new java.util.ArrayList<>();
+
+        @Override
+        public void close() {
+            open.forEach(RemoteImage::close);
+            open.clear();
         }
     }
 
@@ -143,11 +157,26 @@ public final class JobExecutor {
         }
     }
 
-    /** Every disk of {@code job} against the pool's image policy: REJECTED before anything is created. */
-    public static void checkDisks(HandlePool pool, Job job) {
-        for (Job.Disk d : job.disks()) {
-            pool.imageProbe().resolve(new Drive(Drive.parseUri(d.uri()), d.format(), true, d.label()),
-                    pool.config().allowBackingFiles());
+    /**
+     * Every disk of {@code job} against the pool's image policy: REJECTED
+     * before anything is created. Remote disks are opened (probed once) and
+     * stay open until the result is closed.
+     */
+    public static RemoteDisks checkDisks(HandlePool pool, Job job) {
+        RemoteDisks remotes = new RemoteDisks();
+        try {
+            for (Job.Disk d : job.disks()) {
+                Drive drive = new Drive(Drive.parseUri(d.uri()), d.format(), true, d.label());
+                if (drive.isLocal()) {
+                    pool.imageProbe().resolve(drive, pool.config().allowBackingFiles());
+                } else {
+                    remotes.open.add(pool.imageProbe().openRemote(drive, pool.config().allowBackingFiles()));
+                }
+            }
+            return remotes;
+        } catch (RuntimeException e) {
+            remotes.close();
+            throw e;
         }
     }
 

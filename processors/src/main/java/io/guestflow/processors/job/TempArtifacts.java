@@ -36,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * output claim). These belong to the job that holds NAME's claim: while the
  * claim's lock is held they are left alone. In temporary folders (the JVM's,
  * the tmp root): {@code guestflow-sparsify-*.qcow2} overlays,
- * {@code guestflow-overlays-*} folders, {@code guestflow-sysprep-script-*}
+ * {@code guestflow-overlays-*} folders, {@code guestflow-remote-*} folders (a
+ * remote disk's overlay, {@link io.guestflow.pool.RemoteImage}), {@code guestflow-sysprep-script-*}
  * mount points and qemu-img's {@code qemu-img*.err}/{@code qemu-img-create*.log}.
  * These are removed when older than {@link #MIN_AGE}, open in no process,
  * named on no process's command line and (mount points) not mounted; a
@@ -58,6 +59,7 @@ public final class TempArtifacts {
     private static final List<Pattern> IN_TMP = List.of(
             Pattern.compile("guestflow-sparsify-\\d+\\.qcow2"),
             Pattern.compile("guestflow-overlays-\\d+"),
+            Pattern.compile("guestflow-remote-\\d+"),
             Pattern.compile("guestflow-sysprep-script-\\d+"),
             Pattern.compile("qemu-img\\d+\\.err"),
             Pattern.compile("qemu-img-create\\d+\\.log"));

@@ -213,7 +213,7 @@ final class PipelineRun {
                     Step writer = steps.stream().filter(s -> s.access() != DiskAccess.READ).findFirst().orElseThrow();
                     current = writer;
                     // a remote disk gets here only when JobExecutor.checkRemoteWrites allowed writing it: its overlay
-                    // is backed by its URL and the commit writes to its server
+                    // is backed by its json name (RemoteImage) and the commit writes to its server
                     DiskOverlays.requireWritable(job.jobId(), disks, writer.name() + " changes it in place");
                     boolean trims = steps.stream().anyMatch(s -> s.access() == DiskAccess.TRIM_IN_PLACE);
                     overlays = new DiskOverlays(disks, trims);

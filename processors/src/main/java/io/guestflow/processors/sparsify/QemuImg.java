@@ -26,14 +26,9 @@ final class QemuImg {
 
     /** A qcow2 overlay at {@code overlay} whose backing file is {@code backing} (never written through it). */
     static void createOverlay(Path overlay, Path backing, String backingFormat, long virtualSize) {
-        createOverlay(overlay, backing.toAbsolutePath().toString(), backingFormat, virtualSize);
-    }
-
-    /** As above, over a local path or a remote disk's qemu filename ({@link io.guestflow.pool.Drive#qemuFilename}). */
-    static void createOverlay(Path overlay, String backing, String backingFormat, long virtualSize) {
         run(Duration.ofMinutes(2), "create overlay " + overlay, "qemu-img", "create", "-q", "-f", "qcow2",
-                "-o", "cluster_size=" + overlayClusterSize(virtualSize), "-F", backingFormat, "-b", backing,
-                overlay.toString());
+                "-o", "cluster_size=" + overlayClusterSize(virtualSize), "-F", backingFormat, "-b",
+                backing.toAbsolutePath().toString(), overlay.toString());
     }
 
     /** See {@link DiskOverlays#clusterSizeForTrim(long)}. */

@@ -134,7 +134,8 @@ public final class SparsifyJobOperation implements JobOperation {
                 info.virtualSize(), before.apparentSize(), before.allocatedSize());
         return options.inPlace()
                 ? inPlace(job, options, inputPath, info, inputImage, attachedInstead)
-                : copy(job, options, inputPath.toAbsolutePath().toString(), inputPath, info, inputImage);
+                : copy(job, options, o -> QemuImg.createOverlay(o, inputPath, info.format(), info.virtualSize()), inputPath,
+                        info, inputImage);
     }
 
     /**
@@ -150,13 +151,19 @@ public final class SparsifyJobOperation implements JobOperation {
      */
     private JobExecution remote(Job job, SparsifyOptions options, Drive input, List<Drive> attachedInstead)
             throws IOException {
-        long virtualSize = DiskOverlays.remoteVirtualSize(input);
+        long virtualSize;
+        // held open by the job (probed once): its size, and the backing name of the copy's overlay
+        try (io.guestflow.pool.RemoteImage held = DiskOverlays.remoteHeld(input)) {
+            virtualSize = held.virtualSize();
+            if (!options.inPlace()) {
+                SparsifyReport.Image inputImage = new SparsifyReport.Image(Drive.redact(input.uri()), input.format(), null,
+                        virtualSize, null, null);
+                return copy(job, options, o -> held.overlayAt(o, QemuImg.overlayClusterSize(virtualSize)), null,
+                        new ImageInfo(input.format(), virtualSize, -1, null), inputImage);
+            }
+        }
         SparsifyReport.Image inputImage = new SparsifyReport.Image(Drive.redact(input.uri()), input.format(), null,
                 virtualSize, null, null);
-        if (!options.inPlace()) {
-            return copy(job, options, input.qemuFilename(), null, new ImageInfo(input.format(), virtualSize, -1, null),
-                    inputImage);
-        }
         DiskOverlays own = attachedInstead == null ? new DiskOverlays(List.of(input), true) : null;
         List<Drive> drives = own == null ? attachedInstead : own.drives();
         return new JobExecution() {
@@ -181,7 +188,7 @@ public final class SparsifyJobOperation implements JobOperation {
                     own.commit();
                 }
                 return ((SparsifyReport) output).withSizes(inputImage, new SparsifyReport.Image(inputImage.path(),
-                        input.format(), null, DiskOverlays.remoteVirtualSize(input), null, null));
+                        input.format(), null, virtualSize, null, null));
             }
 
             @Override
@@ -227,11 +234,16 @@ public final class SparsifyJobOperation implements JobOperation {
         };
     }
 
+    /** Creates the copy's qcow2 overlay over the input at the path given. */
+    private interface OverlayMaker {
+        void create(Path overlay);
+    }
+
     /**
-     * @param backing   what the overlay is backed by: the input's path, or a remote disk's qemu filename
-     * @param inputPath the local input, or null for a remote one
+     * @param overlayMaker makes the overlay over the input: backed by its path, or by a remote disk's json name
+     * @param inputPath    the local input, or null for a remote one
      */
-    private JobExecution copy(Job job, SparsifyOptions options, String backing, Path inputPath, ImageInfo info,
+    private JobExecution copy(Job job, SparsifyOptions options, OverlayMaker overlayMaker, Path inputPath, ImageInfo info,
                               SparsifyReport.Image inputImage) throws IOException {
         Path output = Path.of(Drive.parseUri(job.output().uri()));
         Path outDir = output.toAbsolutePath().getParent();
@@ -253,7 +265,7 @@ public final class SparsifyJobOperation implements JobOperation {
             overlay = Files.createTempFile(tmpDir, "guestflow-sparsify-", ".qcow2");
             // open while the job lives: the start-up sweep of another engine leaves open files alone
             held = FileChannel.open(overlay, StandardOpenOption.READ);
-            QemuImg.createOverlay(overlay, backing, info.format(), info.virtualSize());
+            overlayMaker.create(overlay);
             // created now, so an unwritable output folder fails before any appliance starts
             partial = createPartial(job, output);
         } catch (RuntimeException | IOException e) {
@@ -376,6 +388,7 @@ public final class SparsifyJobOperation implements JobOperation {
         if (p == null) {
             return;
         }
+        io.guestflow.pool.RemoteImage.forget(p);
         try {
             Files.deleteIfExists(p);
         } catch (IOException e) {

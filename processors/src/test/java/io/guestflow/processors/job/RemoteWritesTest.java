@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import io.guestflow.pool.Drive;
 import io.guestflow.pool.FileTrees;
+import io.guestflow.pool.ImagePolicy;
+import io.guestflow.pool.ImageProbe;
 import io.guestflow.pool.RemoteHosts;
+import io.guestflow.pool.RemoteImage;
 import io.guestflow.processors.JobOperations;
 import io.guestflow.processors.sparsify.SparsifyJobOperation;
 import io.guestflow.processors.sparsify.SparsifyReport;
@@ -102,6 +105,14 @@ class RemoteWritesTest {
         byte[] original = Files.readAllBytes(disk);
         Drive remote = serve(disk).withReadOnly(false);
 
+        // held open (probed once) as JobExecutor.checkDisks holds a job's remote disks
+        try (RemoteImage held = holdOpen(remote)) {
+            assertThat(held.virtualSize()).isEqualTo(16 * M);
+            overlaysOver(remote, disk, original);
+        }
+    }
+
+    private void overlaysOver(Drive remote, Path disk, byte[] original) throws Exception {
         // a job that failed: its overlay got writes, then was thrown away
         Path overlayDir;
         try (DiskOverlays overlays = new DiskOverlays(List.of(remote), true)) {
@@ -138,10 +149,12 @@ class RemoteWritesTest {
                 + "\"output\":{\"uri\":\"" + output.toUri() + "\"},\"options\":{\"tmpDir\":\"" + dir + "\"}}");
         SparsifyJobOperation op = new SparsifyJobOperation();
         Path overlay;
-        try (JobExecution e = op.prepare(j, JobExecutor.disksOf(j, op))) {
+        try (RemoteImage held = holdOpen(remote); JobExecution e = op.prepare(j, JobExecutor.disksOf(j, op))) {
             overlay = e.drives().get(0).path();
+            // backed by the remote disk's json name (nbd server and export), never by its URL
             assertThat(DiskOverlays.qemu("qemu-img", null, "info", "--output=json", overlay.toString()))
-                    .contains("\"backing-filename\": \"" + remote.uri() + "\"");
+                    .contains("\"backing-filename\": \"json:{").contains("\\\"driver\\\":\\\"nbd\\\"")
+                    .contains("\\\"export\\\":\\\"disk\\\"").doesNotContain("nbd://");
             // what the guest part does to the overlay (a trim), then the conversion into the output
             DiskOverlays.qemu("qemu-io", null, "-f", "qcow2", "-c", "discard 0 1M", overlay.toString());
             SparsifyReport r = (SparsifyReport) e.finish(new SparsifyReport("copy", null, null, null, List.of(), List.of()));
@@ -157,6 +170,11 @@ class RemoteWritesTest {
         DiskOverlays.qemu("qemu-io", null, "-f", "raw", "-c", "write -z 0 1M", expected.toString());
         assertThat(DiskOverlays.qemu("qemu-img", null, "compare", "-f", "raw", "-F", "raw", output.toString(),
                 expected.toString())).contains("identical");
+    }
+
+    /** The remote disk opened (probed once) as a job opens it, with its host allowed. */
+    private static RemoteImage holdOpen(Drive remote) {
+        return new ImageProbe(ImagePolicy.defaults().withRemoteHosts(RemoteHosts.parse("127.0.0.1"))).openRemote(remote, false);
     }
 
     /** qemu-nbd exporting {@code file} (writable) on a free loopback port; an nbd drive of it. */

@@ -46,15 +46,23 @@ class TempArtifactsTest {
         Path deadDir = Files.createDirectories(scratch.resolve("guestflow-overlays-456"));
         Files.write(deadDir.resolve("overlay0.qcow2"), new byte[1]);
         old(deadDir);
+        Path deadRemote = Files.createDirectories(scratch.resolve("guestflow-remote-789"));
+        Files.write(deadRemote.resolve("disk.qcow2"), new byte[1]);
+        old(deadRemote);
+        Path heldRemote = Files.createDirectories(scratch.resolve("guestflow-remote-790"));
+        old(heldRemote);
         Path young = Files.write(scratch.resolve("guestflow-sparsify-789.qcow2"), new byte[1]);
         Path heldOverlay = old(Files.write(scratch.resolve("guestflow-sparsify-999.qcow2"), new byte[1]));
         Path someoneElses = old(Files.write(scratch.resolve("notes.txt"), new byte[1]));
         try (OutputClaim running = OutputClaim.acquire("running", out.resolve("e.qcow2"), false);
-             FileChannel held = FileChannel.open(heldOverlay, StandardOpenOption.READ)) {
+             FileChannel held = FileChannel.open(heldOverlay, StandardOpenOption.READ);
+             FileChannel heldDir = FileChannel.open(heldRemote.resolve(TempArtifacts.HELD), StandardOpenOption.CREATE,
+                     StandardOpenOption.WRITE)) {
             Path livePart = Files.write(out.resolve(".e.qcow2.333.part"), new byte[1]);
             Path liveStepPart = Files.write(out.resolve("..e.qcow2.0a1b2c3d.step0.4.part"), new byte[1]);
             List<Path> removed = TempArtifacts.sweep(tmp.resolve("out"), List.of(scratch));
-            assertThat(removed).containsExactlyInAnyOrder(deadPart, deadResize, deadStep, staleLock, deadOverlay, deadDir);
+            assertThat(removed).containsExactlyInAnyOrder(deadPart, deadResize, deadStep, staleLock, deadOverlay, deadDir,
+                    deadRemote);
             assertThat(livePart).exists();
             assertThat(liveStepPart).exists();
             assertThat(OutputClaim.lockFile(out.resolve("e.qcow2"))).exists();
@@ -62,6 +70,7 @@ class TempArtifactsTest {
         assertThat(finished).exists();
         assertThat(young).exists();
         assertThat(heldOverlay).exists();
+        assertThat(heldRemote).exists();
         assertThat(someoneElses).exists();
     }
 }

@@ -86,10 +86,21 @@ public final class InspectBatchExecutor {
     public static List<Alone> run(HandlePool pool, List<Job> batch, Guests guests) throws Exception {
         // as for a job alone, checking the disks is part of the launch step (JobExecutor: lease.launch probes them)
         Instant launchStartedAt = Instant.now();
+        // the remote disks checked here stay open (probed once) until the shared launch is over
+        List<JobExecutor.RemoteDisks> remotes = new ArrayList<>();
+        try {
+            return run(pool, batch, guests, launchStartedAt, remotes);
+        } finally {
+            remotes.forEach(JobExecutor.RemoteDisks::close);
+        }
+    }
+
+    private static List<Alone> run(HandlePool pool, List<Job> batch, Guests guests, Instant launchStartedAt,
+                                   List<JobExecutor.RemoteDisks> remotes) throws Exception {
         Map<Integer, String> alone = new LinkedHashMap<>();
         List<Integer> sharing = new ArrayList<>();
         for (int i = 0; i < batch.size(); i++) {
-            String refused = disksRefused(pool, batch.get(i));
+            String refused = disksRefused(pool, batch.get(i), remotes);
             if (refused == null) {
                 sharing.add(i);
             } else {
@@ -144,9 +155,9 @@ public final class InspectBatchExecutor {
     }
 
     /** Null when every disk of the job passes the checks a launch makes first. */
-    private static String disksRefused(HandlePool pool, Job job) {
+    private static String disksRefused(HandlePool pool, Job job, List<JobExecutor.RemoteDisks> remotes) {
         try {
-            JobExecutor.checkDisks(pool, job);
+            remotes.add(JobExecutor.checkDisks(pool, job));
             return null;
         } catch (GuestflowException e) {
             return e.getMessage();
