@@ -122,6 +122,61 @@ class RemoteImageTest {
                 .doesNotContain("http://").doesNotContain("disk.img"));
     }
 
+    /**
+     * A remote qcow2 whose header names a backing file or an external data file is refused before any overlay
+     * of it exists (its overlays never open the backing, so it would otherwise be read silently without it);
+     * one that names nothing is accepted. Real qemu-img images, served over HTTP.
+     */
+    @Test
+    void aRemoteQcow2NamingAHostFileIsRefused(@TempDir Path dir) throws Exception {
+        Path plain = dir.resolve("plain.qcow2");
+        Path backed = dir.resolve("backed.qcow2");
+        Path dataFile = dir.resolve("datafile.qcow2");
+        run("qemu-img", "create", "-q", "-f", "qcow2", plain.toString(), "8M");
+        run("qemu-img", "create", "-q", "-f", "qcow2", "-u", "-F", "raw", "-b", "/etc/shadow", backed.toString(), "8M");
+        run("qemu-img", "create", "-q", "-f", "qcow2", "-o", "data_file=" + dir.resolve("data.raw"), dataFile.toString(), "8M");
+        ImageProbe probe = new ImageProbe(ImagePolicy.defaults().withAllowed(java.util.Set.of("remote-images"))
+                .withRemoteHosts(RemoteHosts.parse("127.0.0.1")));
+        long before = countRemoteDirs();
+        for (Path image : List.of(plain, backed, dataFile)) {
+            HttpServer server = rangeServer(image, new CopyOnWriteArrayList<>());
+            server.start();
+            try {
+                Drive remote = Drive.of("http://127.0.0.1:" + server.getAddress().getPort() + "/" + image.getFileName()
+                        + "?" + TOKEN).withFormat("qcow2");
+                if (image == plain) {
+                    try (RemoteImage r = probe.openRemote(remote, false)) {
+                        assertThat(r.virtualSize()).isEqualTo(8 << 20);
+                    }
+                    continue;
+                }
+                GuestflowException e = catchThrowableOfType(GuestflowException.class, () -> probe.openRemote(remote, false));
+                assertThat(e).as(image.getFileName().toString()).isNotNull();
+                assertThat(e.code()).isEqualTo(ErrorCode.BACKING_FILE_REFUSED);
+                assertThat(e.getMessage()).contains(image == backed ? "a backing file" : "an external data file")
+                        .doesNotContain("0123456789abcdef");
+            } finally {
+                server.stop(0);
+            }
+        }
+        assertThat(countRemoteDirs()).as("no overlay folder left").isEqualTo(before);
+    }
+
+    @Test
+    void headersAreReadFromQemuIosDump() {
+        byte[] h = RemoteImage.hexDump("00000000:  51 46 49 fb 00 00 00 03 00 00 00 00 00 00 01 00  QFI.............\n"
+                + "00000010:  00 00 00 0b 00 00 00 10 00 00 00 00 00 00 00 00  ................\nread 512/512 bytes at offset 0\n");
+        assertThat(h).hasSize(32);
+        assertThat(RemoteImage.namedFile("qcow2", h)).isEqualTo("a backing file");
+        assertThat(RemoteImage.namedFile("raw", h)).isNull();
+        assertThat(RemoteImage.namedFile("qed", h)).isNull();
+    }
+
+    private static void run(String... cmd) throws Exception {
+        Subprocess.Result r = Subprocess.run(List.of(cmd), java.time.Duration.ofSeconds(60));
+        assertThat(r.exitCode()).as(r.stderr()).isZero();
+    }
+
     /** A server that refuses (a wrong or expired token): REMOTE_UNREACHABLE, token masked, nothing left behind. */
     @Test
     void aRefusingServerIsUnreachableAndLeavesNoFolder(@TempDir Path dir) throws Exception {
