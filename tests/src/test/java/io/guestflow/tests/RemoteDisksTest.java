@@ -16,7 +16,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -29,7 +28,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -83,9 +81,9 @@ class RemoteDisksTest {
     private Path work;
     private List<Path> tmpBefore;
     private TestEngine engine;
-    private Process nbd;
+    private NbdExport nbd;
     /** A writable export of a copy of the blank ext4 sample, for the in-place job. */
-    private Process nbdWritable;
+    private NbdExport nbdWritable;
     private Path writableRaw;
     private String writableUri;
     private long trimLaunches;
@@ -124,12 +122,8 @@ class RemoteDisksTest {
         httpDebianUri = "http://127.0.0.1:" + http.getAddress().getPort() + "/debian-lvm.img?token=" + TOKEN;
         remoteDirsBefore = remoteDirs();
         cmdlineWatch = io.guestflow.pool.QemuCommandLines.watch();
-        int nbdPort = FreePort.get();
-        nbd = new ProcessBuilder("qemu-nbd", "--read-only", "--persistent", "--shared=8", "--format=raw",
-                "--bind=127.0.0.1", "--port=" + nbdPort, "--export-name=debian", debianRaw.toString())
-                .redirectErrorStream(true).redirectOutput(work.resolve("qemu-nbd.log").toFile()).start();
-        awaitListening(nbdPort);
-        nbdUri = "nbd://127.0.0.1:" + nbdPort + "/debian";
+        nbd = NbdExport.start(debianRaw, "raw", true, "debian", work.resolve("qemu-nbd.log"));
+        nbdUri = nbd.uri();
         deadPort = FreePort.get();
 
         // the writable export: the blank ext4 guest with a deleted file's data (a marker) left in its free space
@@ -145,12 +139,8 @@ class RemoteDisksTest {
         debugfs(true, "rm marker");
         readmeBefore = debugfs(false, "cat /README.txt");
         assertThat(markers()).as("deleted data in the free space before").isEqualTo(20000);
-        int writablePort = FreePort.get();
-        nbdWritable = new ProcessBuilder("qemu-nbd", "--persistent", "--shared=8", "--format=raw",
-                "--bind=127.0.0.1", "--port=" + writablePort, "--export-name=blank", writableRaw.toString())
-                .redirectErrorStream(true).redirectOutput(work.resolve("qemu-nbd-writable.log").toFile()).start();
-        awaitListening(writablePort);
-        writableUri = "nbd://127.0.0.1:" + writablePort + "/blank";
+        nbdWritable = NbdExport.start(writableRaw, "raw", false, "blank", work.resolve("qemu-nbd-writable.log"));
+        writableUri = nbdWritable.uri();
 
         engine = TestEngine.start(images, work, Map.of("guestflow.pool.remote-hosts", "127.0.0.1",
                 "guestflow.pool.remote-writes", "true",
@@ -207,12 +197,9 @@ class RemoteDisksTest {
                 engine.close();
             }
         } finally {
-            for (Process p : java.util.Arrays.asList(nbd, nbdWritable)) {
-                if (p != null) {
-                    p.destroy();
-                    if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                        p.destroyForcibly().waitFor();
-                    }
+            for (NbdExport e : java.util.Arrays.asList(nbd, nbdWritable)) {
+                if (e != null) {
+                    e.close();
                 }
             }
             if (http != null) {
@@ -266,8 +253,8 @@ class RemoteDisksTest {
         assertThat(out.path("input").path("path").asText()).isEqualTo(writableUri);
         assertThat(out.path("input").has("allocatedSize")).as("only the server knows it").isFalse();
         assertThat(out.path("filesystems").toString()).contains("TRIMMED");
-        nbdWritable.destroy();
-        assertThat(nbdWritable.waitFor(10, TimeUnit.SECONDS)).as("the writable qemu-nbd stopped").isTrue();
+        nbdWritable.close();
+        assertThat(nbdWritable.isAlive()).as("the writable qemu-nbd stopped").isFalse();
         assertThat(markers()).as("deleted data left in the free space after the commit").isZero();
         assertThat(debugfs(false, "cat /README.txt")).isEqualTo(readmeBefore).isNotBlank();
         assertThat(overlayDirsAfter).as("overlay folders left by the job").isEqualTo(overlayDirsBefore);
@@ -437,19 +424,6 @@ class RemoteDisksTest {
         return "{\"uri\":\"" + p.toUri() + "\",\"format\":\"raw\"}";
     }
 
-    private static void awaitListening(int port) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (true) {
-            try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
-                return;
-            } catch (IOException e) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("qemu-nbd does not listen on " + port, e);
-                }
-                Thread.sleep(100);
-            }
-        }
-    }
 
     private static final Pattern RANGE = Pattern.compile("bytes=(\\d+)-(\\d*)");
 

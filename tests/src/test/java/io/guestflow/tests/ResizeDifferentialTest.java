@@ -9,6 +9,7 @@ import io.guestflow.pool.FileTrees;
 import io.guestflow.pool.GuestEventListener;
 import io.guestflow.pool.HandlePool;
 import io.guestflow.pool.PoolConfig;
+import io.guestflow.pool.RemoteHosts;
 import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobExecutor;
 import io.guestflow.processors.resize.ResizeJobOperation;
@@ -42,7 +43,8 @@ import org.junit.jupiter.api.Tag;
  * unchanged.
  *
  * <p>Appliance launches: 1 for the fixtures (cold cache only), 3 for our
- * resizes, 1 to observe the three inputs and our three outputs.
+ * resizes (the LVM one reads its input over NBD), 1 to observe the three
+ * inputs and our three outputs.
  */
 @Tag("appliance")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -212,17 +214,42 @@ class ResizeDifferentialTest {
 
     // ---------------------------------------------------------------- running both tools
 
-    /** Through the job framework, as the engine runs it. */
-    private ResizeReport viaExecutor(Scenario s, Path out) {
+    /**
+     * Through the job framework, as the engine runs it. {@link #REMOTE_SOURCE} reads its input over NBD
+     * (qemu-nbd on loopback serving the fixture's guest bytes), so that resize from a remote disk is held to the
+     * same golden as from a local file, in the same launch count.
+     */
+    private ResizeReport viaExecutor(Scenario s, Path out) throws Exception {
         ResizeJobOperation op = new ResizeJobOperation();
-        Job job = new Job("resize-" + s.name().toLowerCase(), "resize",
-                List.of(new Job.Disk(ResizeFixtures.image(s.disk).toString(), "qcow2", null)),
+        PoolConfig config = PoolConfig.defaults().withMaxAppliances(1);
+        NbdExport export = null;
+        Job.Disk disk = new Job.Disk(ResizeFixtures.image(s.disk).toString(), "qcow2", null);
+        if (s == REMOTE_SOURCE) {
+            export = NbdExport.start(ResizeFixtures.image(s.disk), "qcow2", true, "source", work.resolve("qemu-nbd.log"));
+            disk = new Job.Disk(export.uri(), "raw", null);
+            config = config.withImages(config.images().withRemoteHosts(RemoteHosts.parse("127.0.0.1")));
+        }
+        Job job = new Job("resize-" + s.name().toLowerCase(), "resize", List.of(disk),
                 new Job.Output(out.toString(), "qcow2"), VirtResize.options(s.size, s.args), 3600, Map.of(), false);
         op.validate(job);
-        try (HandlePool pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1))) {
-            return (ResizeReport) JobExecutor.execute(pool, op, job, GuestEventListener.NONE, h -> { }, new JobExecutor.Attempt());
+        try (HandlePool pool = new HandlePool(config)) {
+            ResizeReport r = (ResizeReport) JobExecutor.execute(pool, op, job, GuestEventListener.NONE, h -> { },
+                    new JobExecutor.Attempt());
+            if (export != null) {
+                assertThat(r.plan().inputSize()).as("the remote input's size, from its probe")
+                        .isEqualTo(new io.guestflow.pool.ImageProbe().inspect(ResizeFixtures.image(s.disk), "qcow2", false)
+                                .virtualSize());
+            }
+            return r;
+        } finally {
+            if (export != null) {
+                export.close();
+            }
         }
     }
+
+    /** The scenario whose input is a remote disk (relative size, LVM content grown). */
+    private static final Scenario REMOTE_SOURCE = Scenario.LVM_EXPAND_LV;
 
     /** Through bin/guestflow's command line, in-process. */
     private ResizeReport viaCli(Scenario s, Path out) throws IOException {

@@ -138,10 +138,18 @@ public final class ResizeJobOperation implements JobOperation {
             ImageInfo info = probe.inspect(input.path(), input.format(), false);
             input = input.withFormat(info.format());
             inputSize = info.virtualSize();
-        } else if (o.size() == null || Sizes.isRelative(o.size())) {
-            throw new JobRejectedException(job.jobId(), "a remote input needs an absolute output size (option 'size')");
         } else {
-            inputSize = -1;
+            // the job holds its remote disks open while it runs (JobExecutor.checkDisks): their size is known
+            try (io.guestflow.pool.RemoteImage remote = io.guestflow.pool.RemoteImage.held(input)) {
+                if (remote != null) {
+                    inputSize = remote.virtualSize();
+                } else if (o.size() == null || Sizes.isRelative(o.size())) {
+                    throw new JobRejectedException(job.jobId(), "a remote input needs an absolute output size (option"
+                            + " 'size') when it is not probed first");
+                } else {
+                    inputSize = -1;
+                }
+            }
         }
         long outputSize = o.size() == null ? inputSize : Sizes.diskSize(inputSize, o.size());
         outputSize = (outputSize + 511) / 512 * 512; // qemu-img rounds up to whole sectors
