@@ -159,6 +159,58 @@ final class LuksFixture {
         }
     }
 
+    /** What is read from a guest mounted by {@link #readOpened}. */
+    interface MountedRead<T> {
+        T read(GuestFS g) throws LibGuestFSException;
+    }
+
+    /**
+     * On a launched appliance that may hold other copies of this fixture (the same LVM names and UUIDs, the same
+     * LUKS UUIDs): opens the containers of {@code disk} only, under mapping names of that disk (so no copy's
+     * mapping clashes; the product's {@code luks-<UUID>} names would), mounts its filesystems read-only where its
+     * fstab puts them, checks that they are the ones its fstab names (by filesystem UUID), runs {@code read},
+     * then unmounts and closes everything again, so that another disk can be read after it.
+     */
+    static <T> T readOpened(GuestFS g, String disk, MountedRead<T> read) throws LibGuestFSException {
+        String tag = "lf" + disk.substring(disk.lastIndexOf('/') + 1);
+        String root = tag + "root";
+        String data = tag + "data";
+        // this disk's volume groups only (lvm_set_filter deactivates the others first)
+        g.lvm_set_filter(new String[] {disk});
+        long t0 = System.nanoTime();
+        g.cryptsetup_open(disk + "2", ROOT_KEY, root);
+        long openRoot = System.nanoTime() - t0;
+        try {
+            g.lvm_set_filter(new String[] {disk, "/dev/mapper/" + root});
+            long t1 = System.nanoTime();
+            g.cryptsetup_open(DATA_LV, DATA_KEY, data);
+            System.out.printf("LUKS fixture on %s: cryptsetup_open took %d ms (partition), %d ms (LV)%n", disk,
+                    openRoot / 1_000_000, (System.nanoTime() - t1) / 1_000_000);
+            try {
+                g.mount_ro("/dev/cryptvg/root", "/");
+                try {
+                    g.mount_ro(disk + "1", "/boot");
+                    g.mount_ro("/dev/mapper/" + data, "/srv");
+                    for (String[] fs : List.of(new String[] {"/dev/cryptvg/root", ROOT_UUID},
+                            new String[] {disk + "1", BOOT_UUID}, new String[] {"/dev/mapper/" + data, SRV_UUID})) {
+                        if (!g.vfs_uuid(fs[0]).equals(fs[1])) {
+                            throw new IllegalStateException(fs[0] + " is not the filesystem UUID " + fs[1]
+                                    + " the fixture's fstab names");
+                        }
+                    }
+                    return read.read(g);
+                } finally {
+                    g.umount_all();
+                }
+            } finally {
+                g.cryptsetup_close("/dev/mapper/" + data);
+            }
+        } finally {
+            g.vg_activate_all(false);
+            g.cryptsetup_close("/dev/mapper/" + root);
+        }
+    }
+
     /** A Debian 12 root as inspection reads it, with the clutter virt-sysprep's default operations remove. */
     private static void guestFiles(GuestFS g) throws LibGuestFSException {
         write(g, "/etc/hostname", "luks01\n");
