@@ -84,7 +84,8 @@ public record GuestTree(String distro, Map<String, String> entries, String pvUui
         return sum;
     }
 
-    private static Map<String, String> entries(GuestFS g) throws LibGuestFSException {
+    /** The entries of the tree mounted at {@code /} on a launched appliance. */
+    static Map<String, String> entries(GuestFS g) throws LibGuestFSException {
         Path tmp;
         try {
             tmp = Files.createTempDirectory("guest-tree");

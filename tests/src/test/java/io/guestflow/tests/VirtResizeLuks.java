@@ -110,49 +110,39 @@ final class VirtResizeLuks {
     }
 
     /**
-     * One launch, read-only: {@link ResizeObservation}'s facts on both disks, then on each its containers opened
-     * with the fixture's keys (one disk at a time: the copy has the input's LVM and LUKS UUIDs) and the checksum
-     * of every file of {@code /}, {@code /boot} and {@code /srv}.
+     * One launch, read-only: {@link #observe(GuestFS, String, String)} on {@code input} and {@code output}.
      */
     static Seen observe(Path input, Path output) {
         try (HandlePool pool = new HandlePool(PoolConfig.defaults().withMaxAppliances(1));
              HandlePool.Lease lease = pool.lease("resize-luks-observe")) {
             ApplianceHandle h = lease.launch(List.of(new Drive(input.toUri(), "qcow2", true, null),
                     new Drive(output.toUri(), "qcow2", true, null)), GuestEventListener.NONE);
-            GuestFS g = h.gfs();
-            ResizeObservation.Disk in = ResizeObservation.disk(g, "/dev/sda");
-            ResizeObservation.Disk out = ResizeObservation.disk(g, "/dev/sdb");
-            return new Seen(in, out, filesBehindKeys(g, "/dev/sda"), filesBehindKeys(g, "/dev/sdb"));
+            return observe(h.gfs(), "/dev/sda", "/dev/sdb");
         } catch (LibGuestFSException e) {
             throw new IllegalStateException("cannot observe the resized LUKS images: " + e.getMessage(), e);
         }
     }
 
-    /** Opens {@code disk}'s containers with the keys, checksums every file, closes everything again. */
+    /**
+     * On a launched appliance: {@link ResizeObservation}'s facts on disks {@code input} and {@code output}, then on
+     * each its containers opened with the fixture's keys ({@link LuksFixture#readOpened}, one disk at a time: the
+     * copy has the input's LVM and LUKS UUIDs) and the checksum of every file of {@code /}, {@code /boot} and
+     * {@code /srv}. Leaves every container closed, so other disks can be read after it.
+     */
+    static Seen observe(GuestFS g, String input, String output) throws LibGuestFSException {
+        ResizeObservation.Disk in = ResizeObservation.disk(g, input);
+        ResizeObservation.Disk out = ResizeObservation.disk(g, output);
+        return new Seen(in, out, filesBehindKeys(g, input), filesBehindKeys(g, output));
+    }
+
+    /** {@code disk}'s files behind the keys, and its containers' LUKS UUIDs. */
     private static Map<String, String> filesBehindKeys(GuestFS g, String disk) throws LibGuestFSException {
-        g.lvm_set_filter(new String[] {disk});
-        g.vg_activate_all(false);
-        g.cryptsetup_open(disk + "2", LuksFixture.ROOT_KEY, "rsroot");
-        Map<String, String> sums = new TreeMap<>();
-        try {
-            g.lvm_set_filter(new String[] {disk, "/dev/mapper/rsroot"});
-            g.vg_activate_all(true);
-            g.cryptsetup_open(LuksFixture.DATA_LV, LuksFixture.DATA_KEY, "rsdata");
-            try {
-                g.mount_ro("/dev/cryptvg/root", "/");
-                g.mount_ro(disk + "1", "/boot");
-                g.mount_ro("/dev/mapper/rsdata", "/srv");
-                sums.put("/", ResizeObservation.checksums(g));
-                sums.put("containers", "root " + g.luks_uuid(disk + "2") + " data " + g.luks_uuid(LuksFixture.DATA_LV));
-                g.umount_all();
-            } finally {
-                g.cryptsetup_close("/dev/mapper/rsdata");
-            }
-        } finally {
-            g.vg_activate_all(false);
-            g.cryptsetup_close("/dev/mapper/rsroot");
-        }
-        return sums;
+        return LuksFixture.readOpened(g, disk, opened -> {
+            Map<String, String> sums = new TreeMap<>();
+            sums.put("/", ResizeObservation.checksums(g));
+            sums.put("containers", "root " + g.luks_uuid(disk + "2") + " data " + g.luks_uuid(LuksFixture.DATA_LV));
+            return sums;
+        });
     }
 
     /** The bytes of the first MiB that differ between {@code input} and {@code output}, as {@code offset:in>out}. */
