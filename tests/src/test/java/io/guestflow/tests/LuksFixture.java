@@ -186,7 +186,7 @@ final class LuksFixture {
     }
 
     private static void hostCryptsetup(String key, String... args) throws IOException {
-        List<String> cmd = new java.util.ArrayList<>(List.of("cryptsetup"));
+        List<String> cmd = new java.util.ArrayList<>(List.of(java.nio.file.Files.isExecutable(Path.of("/usr/sbin/cryptsetup")) ? "/usr/sbin/cryptsetup" : "cryptsetup"));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         try (var in = p.getOutputStream()) {
