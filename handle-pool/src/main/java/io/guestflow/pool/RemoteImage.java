@@ -257,76 +257,40 @@ public final class RemoteImage implements AutoCloseable {
      * file or (qcow2) an external data file. The overlays never open such a
      * file ({@code "backing": null}), so without this the guest would be read
      * silently without its backing image, and a data file would still be
-     * opened on this host. The header is read as raw bytes through an overlay
-     * of its own, so no URL reaches a command line here either.
+     * opened on this host. The header's first {@link #HEADER_BYTES} (qcow2
+     * keeps what it names within its first cluster, at most 2 MiB) are copied
+     * as raw bytes through an overlay of their own, so no URL reaches a
+     * command line here either, and read by {@link ImageHeaders} as a local
+     * image's header is.
      */
     private static void refuseNamedFiles(ImageProbe probe, Path dir, Drive remote, int timeoutSeconds) throws IOException {
-        Path headerFile = dir.resolve("header.qcow2");
-        createOverlay(probe.qemuImg(), headerFile, remote.withFormat("raw"), 4096, null, false, timeoutSeconds);
-        Subprocess.Result r;
+        Path headerOverlay = dir.resolve("header.qcow2");
+        Path headerCopy = dir.resolve("header.raw");
         try {
-            r = probe.runRemote(remote, List.of("qemu-io", "-r", "-f", "qcow2", "-c", "read -v 0 512", headerFile.toString()));
+            createOverlay(probe.qemuImg(), headerOverlay, remote.withFormat("raw"), HEADER_BYTES, null, false, timeoutSeconds);
+            Subprocess.Result r = probe.runRemote(remote, List.of(probe.qemuImg(), "dd", "-f", "qcow2", "-O", "raw",
+                    "bs=65536", "count=" + HEADER_BYTES / 65536, "if=" + headerOverlay, "of=" + headerCopy));
+            if (r.exitCode() != 0) {
+                throw new GuestflowException(ErrorCode.REMOTE_UNREACHABLE, "remote drive " + Drive.redact(remote.uri())
+                        + ": its header cannot be read: " + Secrets.redact(lastLine(r.stderr())));
+            }
+            List<ImageHeaders.Ref> refs = ImageHeaders.read(headerCopy).refs();
+            if (!refs.isEmpty()) {
+                ImageHeaders.Ref ref = refs.get(0);
+                throw new GuestflowException(ErrorCode.BACKING_FILE_REFUSED, "remote drive " + Drive.redact(remote.uri())
+                        + " is a " + remote.format() + " image that names " + (ref.kind() == ImageHeaders.RefKind.BACKING
+                        ? "a " : "an ") + ref.kind().label + ", which qemu would open on this host; refused"
+                        + " (guestflow.pool.allow-backing-files)");
+            }
         } finally {
-            forget(headerFile);
-            Files.deleteIfExists(headerFile);
-        }
-        if (r.exitCode() != 0) {
-            throw new GuestflowException(ErrorCode.REMOTE_UNREACHABLE, "remote drive " + Drive.redact(remote.uri())
-                    + ": its header cannot be read: " + Secrets.redact(lastLine(r.stderr())));
-        }
-        String named = namedFile(remote.format(), hexDump(r.stdout()));
-        if (named != null) {
-            throw new GuestflowException(ErrorCode.BACKING_FILE_REFUSED, "remote drive " + Drive.redact(remote.uri())
-                    + " is a " + remote.format() + " image that names " + named + ", which qemu would open on this"
-                    + " host; refused (guestflow.pool.allow-backing-files)");
+            forget(headerOverlay);
+            Files.deleteIfExists(headerOverlay);
+            Files.deleteIfExists(headerCopy);
         }
     }
 
-    /** What a header names that qemu would open, as words for a message; null when it names nothing. */
-    static String namedFile(String format, byte[] h) {
-        ByteBuffer b = ByteBuffer.wrap(h);
-        switch (format) {
-            case "qcow2", "qcow" -> {
-                if (h.length < 16 || b.getInt(0) != 0x514649fb) {
-                    return null; // not this format: qemu refuses to open it, and the probe failed before
-                }
-                if (b.getLong(8) != 0) {
-                    return "a backing file";
-                }
-                // qcow2 v3: incompatible feature bit 2, an external data file
-                if (format.equals("qcow2") && h.length >= 80 && b.getInt(4) >= 3 && (b.getLong(72) & 4) != 0) {
-                    return "an external data file";
-                }
-                return null;
-            }
-            case "qed" -> {
-                b.order(java.nio.ByteOrder.LITTLE_ENDIAN);
-                // features bit 0: the image has a backing file
-                return h.length >= 24 && b.getInt(0) == 0x00444551 && (b.getLong(16) & 1) != 0 ? "a backing file" : null;
-            }
-            default -> {
-                return null;
-            }
-        }
-    }
-
-    /** The bytes of qemu-io's {@code read -v} dump ({@code 00000000:  51 46 49 fb ...  QFI.}). */
-    static byte[] hexDump(String printed) {
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        for (String line : printed.split("\n")) {
-            if (!line.matches("[0-9a-f]{8}:  .*")) {
-                continue;
-            }
-            String[] cells = line.substring(11).split(" ");
-            for (int i = 0; i < cells.length && i < 16; i++) {
-                if (!cells[i].matches("[0-9a-f]{2}")) {
-                    break;
-                }
-                out.write(Integer.parseInt(cells[i], 16));
-            }
-        }
-        return out.toByteArray();
-    }
+    /** How much of a remote image's start {@link #refuseNamedFiles} reads: qcow2's largest cluster. */
+    private static final int HEADER_BYTES = 2 << 20;
 
     /**
      * Creates a qcow2 overlay at {@code overlay} backed by {@code remote}'s json

@@ -162,15 +162,6 @@ class RemoteImageTest {
         assertThat(countRemoteDirs()).as("no overlay folder left").isEqualTo(before);
     }
 
-    @Test
-    void headersAreReadFromQemuIosDump() {
-        byte[] h = RemoteImage.hexDump("00000000:  51 46 49 fb 00 00 00 03 00 00 00 00 00 00 01 00  QFI.............\n"
-                + "00000010:  00 00 00 0b 00 00 00 10 00 00 00 00 00 00 00 00  ................\nread 512/512 bytes at offset 0\n");
-        assertThat(h).hasSize(32);
-        assertThat(RemoteImage.namedFile("qcow2", h)).isEqualTo("a backing file");
-        assertThat(RemoteImage.namedFile("raw", h)).isNull();
-        assertThat(RemoteImage.namedFile("qed", h)).isNull();
-    }
 
     private static void run(String... cmd) throws Exception {
         Subprocess.Result r = Subprocess.run(List.of(cmd), java.time.Duration.ofSeconds(60));
