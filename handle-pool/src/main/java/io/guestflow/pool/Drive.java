@@ -187,11 +187,6 @@ public record Drive(URI uri, String format, boolean readOnly, String label, Stri
         return path().toString();
     }
 
-    /** The filename qemu's own tools (qemu-img) open this local drive by: its path. */
-    public String qemuFilename() {
-        return path().toString();
-    }
-
     /**
      * The optional arguments of {@code add_drive_opts}. The format must be
      * known by now: qemu is never left to probe it.

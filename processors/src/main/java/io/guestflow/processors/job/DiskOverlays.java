@@ -66,7 +66,7 @@ public final class DiskOverlays implements AutoCloseable {
                         long size = probe.inspect(base.path(), base.format(), false).virtualSize();
                         create.addAll(List.of("-o", "cluster_size=" + clusterSizeForTrim(size)));
                     }
-                    create.addAll(List.of("-F", base.format(), "-b", base.qemuFilename(), overlay.toString()));
+                    create.addAll(List.of("-F", base.format(), "-b", base.path().toString(), overlay.toString()));
                     qemu("qemu-img", null, create.toArray(String[]::new));
                 } else {
                     // backed by the remote disk's json name, as its read-only overlay is: no URL on a command line

@@ -8,6 +8,7 @@ import io.guestflow.pool.ImageInfo;
 import io.guestflow.pool.ImageProbe;
 import io.guestflow.pool.Subprocess;
 import io.guestflow.processors.job.DiskAccess;
+import io.guestflow.processors.job.DiskOverlays;
 import io.guestflow.processors.job.Job;
 import io.guestflow.processors.job.JobExecution;
 import io.guestflow.processors.job.JobOperation;
@@ -139,16 +140,9 @@ public final class ResizeJobOperation implements JobOperation {
             input = input.withFormat(info.format());
             inputSize = info.virtualSize();
         } else {
-            // the job holds its remote disks open while it runs (JobExecutor.checkDisks): their size is known
-            try (io.guestflow.pool.RemoteImage remote = io.guestflow.pool.RemoteImage.held(input)) {
-                if (remote != null) {
-                    inputSize = remote.virtualSize();
-                } else if (o.size() == null || Sizes.isRelative(o.size())) {
-                    throw new JobRejectedException(job.jobId(), "a remote input needs an absolute output size (option"
-                            + " 'size') when it is not probed first");
-                } else {
-                    inputSize = -1;
-                }
+            // held open by the job (JobExecutor.checkDisks, probed once): a relative size is taken from its size
+            try (io.guestflow.pool.RemoteImage remote = DiskOverlays.remoteHeld(input)) {
+                inputSize = remote.virtualSize();
             }
         }
         long outputSize = o.size() == null ? inputSize : Sizes.diskSize(inputSize, o.size());
